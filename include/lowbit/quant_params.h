@@ -1,0 +1,261 @@
+// lowbit — frozen, validated parameters of uniform affine quantization.
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "lowbit/error.h"
+#include "lowbit/profile.h"
+
+namespace lowbit {
+
+/// The integer codes of a uniform quantizer: `bits` in 2..16, signed or unsigned, full or narrow range.
+///   signed:   qmin = -2^(bits-1) (+1 if narrow),  qmax = 2^(bits-1) - 1
+///   unsigned: qmin = 0 (1 if narrow),             qmax = 2^bits - 1
+/// Narrow range drops the lowest code, so that a signed symmetric grid is symmetric (-127..127).
+struct code_format {
+  int bits = 8;
+  bool is_signed = true;
+  bool narrow = false;
+
+  constexpr std::int32_t qmin() const noexcept {
+    return (is_signed ? -(std::int32_t{1} << (bits - 1)) : 0) + (narrow ? 1 : 0);
+  }
+  constexpr std::int32_t qmax() const noexcept {
+    return is_signed ? (std::int32_t{1} << (bits - 1)) - 1 : (std::int32_t{1} << bits) - 1;
+  }
+  constexpr bool operator==(const code_format&) const = default;
+
+  static constexpr code_format int8(bool narrow = false) noexcept { return {8, true, narrow}; }
+  static constexpr code_format uint8(bool narrow = false) noexcept { return {8, false, narrow}; }
+  static constexpr code_format int16(bool narrow = false) noexcept { return {16, true, narrow}; }
+  static constexpr code_format uint16(bool narrow = false) noexcept { return {16, false, narrow}; }
+  static constexpr code_format int4(bool narrow = false) noexcept { return {4, true, narrow}; }
+  static constexpr code_format uint4(bool narrow = false) noexcept { return {4, false, narrow}; }
+};
+
+/// How parameters map onto the elements of a tensor.
+enum class granularity : std::uint8_t {
+  per_tensor,   ///< one scale and zero point for every element
+  per_channel,  ///< one per index along `axis` (ONNX QuantizeLinear with axis)
+  per_block,    ///< one per `block_size` consecutive indices along `axis`, for every position of the
+                ///< other axes (ONNX blocked quantization; INT4 weight groups: shape [C, K], axis 1)
+};
+
+/// Frozen, validated parameters. Only the factories below make one, and each checks every rule,
+/// throwing lowbit::error with the errc named in its comment. A quant_params value is immutable.
+class quant_params {
+ public:
+  /// One scale / zero point for the whole tensor (any element count).
+  /// Throws: unsupported_width, invalid_scale (<= 0, NaN, Inf), invalid_zero_point (outside
+  /// [qmin, qmax]).
+  static quant_params per_tensor(code_format format, float scale, std::int32_t zero_point,
+                                 profile numerics = profile::onnx) {
+    quant_params p(format, numerics, granularity::per_tensor);
+    p.scales_ = {scale};
+    p.zero_points_ = {zero_point};
+    p.finish();
+    return p;
+  }
+
+  /// One scale / zero point per index along `axis` of a C-order tensor of shape `shape`.
+  /// `axis` may be negative (counted from the end). `zero_points` may be empty (all 0).
+  /// Throws: as per_tensor, and invalid_shape, invalid_axis, count_mismatch (scales.size() or
+  /// zero_points.size() != shape[axis]).
+  static quant_params per_channel(code_format format, std::span<const std::int64_t> shape, int axis,
+                                  std::span<const float> scales,
+                                  std::span<const std::int32_t> zero_points = {},
+                                  profile numerics = profile::onnx) {
+    quant_params p(format, numerics, granularity::per_channel);
+    p.set_shape(shape, axis);
+    p.set_values(scales, zero_points, static_cast<std::size_t>(shape[static_cast<std::size_t>(p.axis_)]));
+    p.finish();
+    return p;
+  }
+
+  /// One scale / zero point per block of `block_size` consecutive indices along `axis`. The
+  /// parameters are laid out as a C-order tensor of `shape` with shape[axis] replaced by
+  /// shape[axis] / block_size (ONNX's blocked layout): for a [C, K] weight with axis 1 that is
+  /// [C, K / block_size], one group of block_size input features per output channel.
+  /// Throws: as per_channel, and invalid_block_size (block_size <= 0 or not dividing shape[axis]).
+  static quant_params per_block(code_format format, std::span<const std::int64_t> shape, int axis,
+                                std::int64_t block_size, std::span<const float> scales,
+                                std::span<const std::int32_t> zero_points = {},
+                                profile numerics = profile::onnx) {
+    quant_params p(format, numerics, granularity::per_block);
+    p.set_shape(shape, axis);
+    const std::int64_t d = shape[static_cast<std::size_t>(p.axis_)];
+    if (block_size <= 0 || d % block_size != 0) {
+      throw error(errc::invalid_block_size, "block size " + std::to_string(block_size) +
+                                                " does not divide shape[" + std::to_string(p.axis_) +
+                                                "] = " + std::to_string(d));
+    }
+    p.block_size_ = block_size;
+    p.set_values(scales, zero_points, p.element_count_ / static_cast<std::size_t>(block_size));
+    p.finish();
+    return p;
+  }
+
+  code_format format() const noexcept { return format_; }
+  profile numerics() const noexcept { return numerics_; }
+  lowbit::granularity granularity() const noexcept { return granularity_; }
+  /// The tensor shape (empty for per_tensor).
+  std::span<const std::int64_t> shape() const noexcept { return shape_; }
+  /// The channel / block axis, normalised to [0, rank) (-1 for per_tensor).
+  int axis() const noexcept { return axis_; }
+  /// Block size along axis (0 unless per_block).
+  std::int64_t block_size() const noexcept { return block_size_; }
+  /// Element count of the shape (0 for per_tensor, which accepts any count).
+  std::size_t element_count() const noexcept { return element_count_; }
+  std::span<const float> scales() const noexcept { return scales_; }
+  std::span<const std::int32_t> zero_points() const noexcept { return zero_points_; }
+  /// 1.0f / scale for each scale (float32 division): the multiplier of the pytorch profile.
+  std::span<const float> inv_scales() const noexcept { return inv_scales_; }
+  /// The zero points as float (exact).
+  std::span<const float> zero_points_f() const noexcept { return zero_points_f_; }
+
+  bool operator==(const quant_params& o) const noexcept {
+    return format_ == o.format_ && numerics_ == o.numerics_ && granularity_ == o.granularity_ &&
+           shape_ == o.shape_ && axis_ == o.axis_ && block_size_ == o.block_size_ &&
+           std::equal(scales_.begin(), scales_.end(), o.scales_.begin(), o.scales_.end(),
+                      [](float a, float b) { return std::bit_cast<std::uint32_t>(a) ==
+                                                    std::bit_cast<std::uint32_t>(b); }) &&
+           zero_points_ == o.zero_points_;
+  }
+
+  /// True when `o` maps every element to the parameter with the same index (same granularity,
+  /// shape, axis and block size): the layout part of the parameters, not their values.
+  bool same_layout(const quant_params& o) const noexcept {
+    return granularity_ == o.granularity_ && shape_ == o.shape_ && axis_ == o.axis_ &&
+           block_size_ == o.block_size_;
+  }
+
+ private:
+  quant_params(code_format f, profile n, lowbit::granularity g) : format_(f), numerics_(n), granularity_(g) {
+    if (f.bits < 2 || f.bits > 16) {
+      throw error(errc::unsupported_width,
+                  "bit width " + std::to_string(f.bits) + " is outside the supported 2..16");
+    }
+  }
+
+  void set_shape(std::span<const std::int64_t> shape, int axis) {
+    const int rank = static_cast<int>(shape.size());
+    if (axis < -rank || axis >= rank) {
+      throw error(errc::invalid_axis,
+                  "axis " + std::to_string(axis) + " is outside [-rank, rank) for rank " + std::to_string(rank));
+    }
+    axis_ = axis < 0 ? axis + rank : axis;
+    std::size_t count = 1;
+    for (std::size_t i = 0; i < shape.size(); ++i) {
+      if (shape[i] < 0) {
+        throw error(errc::invalid_shape, "shape[" + std::to_string(i) + "] = " + std::to_string(shape[i]) +
+                                             " is negative");
+      }
+      const auto d = static_cast<std::size_t>(shape[i]);
+      if (d != 0 && count > std::numeric_limits<std::size_t>::max() / 4 / d) {
+        throw error(errc::invalid_shape, "the element count of the shape overflows");
+      }
+      count *= d;
+    }
+    shape_.assign(shape.begin(), shape.end());
+    element_count_ = count;
+  }
+
+  void set_values(std::span<const float> scales, std::span<const std::int32_t> zero_points,
+                  std::size_t expected) {
+    if (scales.size() != expected) {
+      throw error(errc::count_mismatch, std::to_string(scales.size()) + " scales given, the shape needs " +
+                                            std::to_string(expected));
+    }
+    if (!zero_points.empty() && zero_points.size() != expected) {
+      throw error(errc::count_mismatch, std::to_string(zero_points.size()) +
+                                            " zero points given, the shape needs " + std::to_string(expected));
+    }
+    scales_.assign(scales.begin(), scales.end());
+    if (zero_points.empty()) {
+      zero_points_.assign(expected, 0);
+    } else {
+      zero_points_.assign(zero_points.begin(), zero_points.end());
+    }
+  }
+
+  void finish() {
+    const std::int32_t qmin = format_.qmin(), qmax = format_.qmax();
+    inv_scales_.resize(scales_.size());
+    zero_points_f_.resize(scales_.size());
+    for (std::size_t i = 0; i < scales_.size(); ++i) {
+      const float s = scales_[i];
+      if (!(s > 0.0f) || std::isinf(s)) {
+        throw error(errc::invalid_scale, "scale[" + std::to_string(i) + "] = " + std::to_string(s) +
+                                             " must be finite and > 0");
+      }
+      const std::int32_t z = zero_points_[i];
+      if (z < qmin || z > qmax) {
+        throw error(errc::invalid_zero_point, "zero_point[" + std::to_string(i) + "] = " + std::to_string(z) +
+                                                  " is outside the code range [" + std::to_string(qmin) +
+                                                  ", " + std::to_string(qmax) + "]");
+      }
+      inv_scales_[i] = 1.0f / s;
+      zero_points_f_[i] = static_cast<float>(z);
+    }
+  }
+
+  code_format format_;
+  profile numerics_;
+  lowbit::granularity granularity_;
+  std::vector<std::int64_t> shape_;
+  int axis_ = -1;
+  std::int64_t block_size_ = 0;
+  std::size_t element_count_ = 0;
+  std::vector<float> scales_;
+  std::vector<std::int32_t> zero_points_;
+  std::vector<float> inv_scales_;
+  std::vector<float> zero_points_f_;
+};
+
+/// Parameters that map the range [min, max] (widened to include 0) onto the code format:
+///   asymmetric: scale = (max' - min') / (qmax - qmin), zero_point = qmin - round_half_even(min' / scale),
+///               clamped to [qmin, qmax];  min' = min(min, 0), max' = max(max, 0)
+///   symmetric:  a = max(|min|, |max|); signed: zero_point = 0, scale = a / qmax;
+///               unsigned: zero_point = (qmin + qmax + 1) / 2, scale = a / (qmax - zero_point)
+/// A zero-width range (all zeros) gets scale 1; a scale below FLT_MIN is raised to FLT_MIN.
+/// Throws: invalid_range (NaN, Inf or min > max) and what per_tensor throws.
+/// (Calibrators that choose min and max — percentile, MSE, entropy — are a separate layer.)
+inline quant_params params_from_range(float min, float max, code_format format, bool symmetric,
+                                      profile numerics = profile::onnx) {
+  if (!std::isfinite(min) || !std::isfinite(max) || min > max) {
+    throw error(errc::invalid_range, "range [" + std::to_string(min) + ", " + std::to_string(max) +
+                                         "] is not a finite, ordered range");
+  }
+  if (format.bits < 2 || format.bits > 16) {
+    throw error(errc::unsupported_width,
+                "bit width " + std::to_string(format.bits) + " is outside the supported 2..16");
+  }
+  const float lo = std::min(min, 0.0f), hi = std::max(max, 0.0f);
+  const float qmin = static_cast<float>(format.qmin()), qmax = static_cast<float>(format.qmax());
+  const auto finish_scale = [](float s) {
+    if (s == 0.0f) return 1.0f;
+    return std::max(s, std::numeric_limits<float>::min());
+  };
+  if (symmetric) {
+    const float a = std::max(-lo, hi);
+    if (format.is_signed) return quant_params::per_tensor(format, finish_scale(a / qmax), 0, numerics);
+    const std::int32_t zp = (format.qmin() + format.qmax() + 1) / 2;
+    return quant_params::per_tensor(format, finish_scale(a / (qmax - static_cast<float>(zp))), zp, numerics);
+  }
+  const float scale = finish_scale((hi - lo) / (qmax - qmin));
+  const float z = qmin - std::nearbyint(lo / scale);
+  const auto zp = static_cast<std::int32_t>(std::min(std::max(z, qmin), qmax));
+  return quant_params::per_tensor(format, scale, zp, numerics);
+}
+
+}  // namespace lowbit
