@@ -1,2 +1,124 @@
+// The parameter factories: every rule rejected with its errc, and the range helper.
+#include "lowbit/quant_params.h"
+
 #include <gtest/gtest.h>
-TEST(Placeholder, Nothing) {}
+
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+namespace lowbit {
+namespace {
+
+template <class F>
+errc error_of(F&& f) {
+  try {
+    f();
+  } catch (const error& e) {
+    EXPECT_NE(std::string(e.what()).find(to_string(e.code())), std::string::npos) << e.what();
+    return e.code();
+  }
+  ADD_FAILURE() << "no lowbit::error thrown";
+  return errc::invalid_range;
+}
+
+TEST(CodeFormat, Ranges) {
+  EXPECT_EQ(code_format::int8().qmin(), -128);
+  EXPECT_EQ(code_format::int8().qmax(), 127);
+  EXPECT_EQ(code_format::int8(true).qmin(), -127);
+  EXPECT_EQ(code_format::uint8().qmax(), 255);
+  EXPECT_EQ(code_format::uint8(true).qmin(), 1);
+  EXPECT_EQ(code_format::int16().qmin(), -32768);
+  EXPECT_EQ(code_format::uint16().qmax(), 65535);
+  EXPECT_EQ(code_format::int4().qmin(), -8);
+  EXPECT_EQ(code_format::int4().qmax(), 7);
+  EXPECT_EQ(code_format::uint4().qmax(), 15);
+  EXPECT_EQ((code_format{2, true, false}.qmin()), -2);
+  EXPECT_EQ((code_format{2, true, false}.qmax()), 1);
+  EXPECT_EQ((code_format{12, false, false}.qmax()), 4095);
+}
+
+TEST(QuantParams, PerTensorRejects) {
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  for (float s : {0.0f, -0.0f, -1.0f, nan, inf, -inf}) {
+    EXPECT_EQ(error_of([&] { quant_params::per_tensor(code_format::int8(), s, 0); }), errc::invalid_scale) << s;
+  }
+  EXPECT_EQ(error_of([] { quant_params::per_tensor(code_format::int8(), 1.0f, 128); }), errc::invalid_zero_point);
+  EXPECT_EQ(error_of([] { quant_params::per_tensor(code_format::int8(true), 1.0f, -128); }),
+            errc::invalid_zero_point);
+  EXPECT_EQ(error_of([] { quant_params::per_tensor(code_format::uint8(), 1.0f, -1); }), errc::invalid_zero_point);
+  for (int bits : {-1, 0, 1, 17, 32}) {
+    EXPECT_EQ(error_of([&] { quant_params::per_tensor(code_format{bits, true, false}, 1.0f, 0); }),
+              errc::unsupported_width);
+  }
+  // Every width 2..16 is accepted; a denormal scale is positive and finite, so it is valid.
+  for (int bits = 2; bits <= 16; ++bits) {
+    EXPECT_NO_THROW(quant_params::per_tensor(code_format{bits, false, false}, 1.0f, (1 << bits) - 1));
+  }
+  EXPECT_NO_THROW(quant_params::per_tensor(code_format::int8(), std::numeric_limits<float>::denorm_min(), 0));
+}
+
+TEST(QuantParams, PerChannelRejects) {
+  const std::vector<std::int64_t> shape = {2, 3, 4};
+  const std::vector<float> s3 = {1, 2, 3}, s2 = {1, 2};
+  EXPECT_NO_THROW(quant_params::per_channel(code_format::int8(), shape, 1, s3));
+  EXPECT_NO_THROW(quant_params::per_channel(code_format::int8(), shape, -2, s3));
+  EXPECT_EQ(quant_params::per_channel(code_format::int8(), shape, -2, s3).axis(), 1);
+  EXPECT_EQ(error_of([&] { quant_params::per_channel(code_format::int8(), shape, 3, s3); }), errc::invalid_axis);
+  EXPECT_EQ(error_of([&] { quant_params::per_channel(code_format::int8(), shape, -4, s3); }), errc::invalid_axis);
+  EXPECT_EQ(error_of([&] { quant_params::per_channel(code_format::int8(), shape, 1, s2); }), errc::count_mismatch);
+  const std::vector<std::int32_t> z2 = {0, 0};
+  EXPECT_EQ(error_of([&] { quant_params::per_channel(code_format::int8(), shape, 1, s3, z2); }),
+            errc::count_mismatch);
+  const std::vector<float> bad = {1, 0, 3};
+  EXPECT_EQ(error_of([&] { quant_params::per_channel(code_format::int8(), shape, 1, bad); }), errc::invalid_scale);
+  const std::vector<std::int32_t> zbad = {0, 200, 0};
+  EXPECT_EQ(error_of([&] { quant_params::per_channel(code_format::int8(), shape, 1, s3, zbad); }),
+            errc::invalid_zero_point);
+  const std::vector<std::int64_t> negative = {2, -3};
+  EXPECT_EQ(error_of([&] { quant_params::per_channel(code_format::int8(), negative, 0, s2); }), errc::invalid_shape);
+  const std::vector<std::int64_t> scalar = {};
+  EXPECT_EQ(error_of([&] { quant_params::per_channel(code_format::int8(), scalar, 0, s2); }), errc::invalid_axis);
+}
+
+TEST(QuantParams, PerBlockRejects) {
+  const std::vector<std::int64_t> shape = {4, 64};
+  const std::vector<float> s(4 * 2, 0.5f);
+  const auto p = quant_params::per_block(code_format::int4(), shape, 1, 32, s);
+  EXPECT_EQ(p.granularity(), granularity::per_block);
+  EXPECT_EQ(p.element_count(), 256u);
+  EXPECT_EQ(error_of([&] { quant_params::per_block(code_format::int4(), shape, 1, 48, s); }),
+            errc::invalid_block_size);
+  EXPECT_EQ(error_of([&] { quant_params::per_block(code_format::int4(), shape, 1, 0, s); }),
+            errc::invalid_block_size);
+  EXPECT_EQ(error_of([&] { quant_params::per_block(code_format::int4(), shape, 1, -32, s); }),
+            errc::invalid_block_size);
+  EXPECT_EQ(error_of([&] { quant_params::per_block(code_format::int4(), shape, 1, 16, s); }), errc::count_mismatch);
+}
+
+TEST(ParamsFromRange, AsymmetricAndSymmetric) {
+  const auto a = params_from_range(-1.0f, 3.0f, code_format::uint8(), false);
+  EXPECT_FLOAT_EQ(a.scales()[0], 4.0f / 255);
+  EXPECT_EQ(a.zero_points()[0], 64);  // 0 - round(-1 / (4/255)) = round(63.75)
+  const auto b = params_from_range(0.5f, 2.0f, code_format::int8(), false);  // widened to [0, 2]
+  EXPECT_FLOAT_EQ(b.scales()[0], 2.0f / 255);
+  EXPECT_EQ(b.zero_points()[0], -128);
+  const auto c = params_from_range(-3.0f, 1.0f, code_format::int8(true), true);
+  EXPECT_FLOAT_EQ(c.scales()[0], 3.0f / 127);
+  EXPECT_EQ(c.zero_points()[0], 0);
+  const auto d = params_from_range(-3.0f, 1.0f, code_format::uint8(), true);
+  EXPECT_EQ(d.zero_points()[0], 128);
+  EXPECT_FLOAT_EQ(d.scales()[0], 3.0f / 127);
+  const auto z = params_from_range(0.0f, 0.0f, code_format::int8(), false);
+  EXPECT_EQ(z.scales()[0], 1.0f);
+  EXPECT_GE(params_from_range(0.0f, 1e-38f, code_format::int8(), false).scales()[0],
+            std::numeric_limits<float>::min());
+  EXPECT_EQ(error_of([] { params_from_range(1.0f, -1.0f, code_format::int8(), false); }), errc::invalid_range);
+  EXPECT_EQ(error_of([] { params_from_range(std::numeric_limits<float>::quiet_NaN(), 1.0f, code_format::int8(), false); }),
+            errc::invalid_range);
+  EXPECT_EQ(error_of([] { params_from_range(0.0f, 1.0f, code_format{20, true, false}, false); }),
+            errc::unsupported_width);
+}
+
+}  // namespace
+}  // namespace lowbit
