@@ -12,6 +12,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "hwy/highway.h"
@@ -25,83 +27,130 @@ using DF = hn::ScalableTag<float>;
 using VF = hn::Vec<DF>;
 using MF = hn::Mask<DF>;
 
+using DI = hn::Rebind<int32_t, DF>;
+using VI = hn::Vec<DI>;
+
 // How v = x / scale is formed.
 enum class Scaling {
   kMul,      // x * inv_scale                                   (pytorch)
   kDivFast,  // x / scale, via x * inv_scale where provably equal  (onnx, tflite)
+  kDiv,      // x / scale, always divided (a reciprocal that is not a normal float)
 };
 enum class Rounding { kEven, kAway };
 
-// v for x. kDivFast: v0 = x * inv_scale differs from fl(x / scale) by at most 3.0001 * 2^-24 * |v0|
-// (two roundings of the reciprocal and the product). Rounding to an integer only cares on which side
-// of a half-integer v lies, so when every lane of v0 is farther than |v0| * 2^-21 from a half-integer
-// (or |v0| >= 2^20, which saturates every code of <= 16 bits either way), round(v0) == round(x / scale)
-// and the clamp sees the same integer. Otherwise (about 1 lane in 10^5 on random data), or when the
-// reciprocal is not a normal float (`inv_bad`), the vector is divided exactly. tests/uniform_simd_test.cc
-// checks the equivalence on ties, near-ties and 10^7 random values per profile.
-template <Scaling S>
-HWY_INLINE VF Scaled(DF d, VF x, VF scale, VF inv, MF inv_bad) {
-  const VF v0 = hn::Mul(x, inv);
-  if constexpr (S == Scaling::kMul) {
-    (void)d, (void)scale, (void)inv_bad;
-    return v0;
-  } else {
-    const VF g = hn::Abs(hn::Sub(v0, hn::Round(v0)));  // distance to the nearest integer, exact
-    const VF t = hn::Min(hn::Abs(v0), hn::Set(d, 524288.0f));  // 2^19
-    const MF near_tie = hn::Ge(hn::MulAdd(t, hn::Set(d, 4.76837158203125e-07f), g), hn::Set(d, 0.5f));
-    if (HWY_UNLIKELY(!hn::AllFalse(d, hn::Or(near_tie, inv_bad)))) return hn::Div(x, scale);
-    return v0;
-  }
-}
-
-template <Rounding R>
-HWY_INLINE VF RoundToInt(DF d, VF v) {
-  if constexpr (R == Rounding::kEven) {
-    (void)d;
-    return hn::Round(v);
-  } else {
-    const VF t = hn::Trunc(v);
-    const MF up = hn::Ge(hn::Abs(hn::Sub(v, t)), hn::Set(d, 0.5f));  // false for NaN / Inf
-    return hn::IfThenElse(up, hn::Add(t, hn::CopySign(hn::Set(d, 1.0f), v)), t);
-  }
-}
-
-// The code of x as a float in [qmin, qmax] (ref::quantize_value).
-template <Scaling S, Rounding R>
-HWY_INLINE VF CodeOf(DF d, VF x, VF scale, VF inv, VF zp, VF qmin, VF qmax, MF inv_bad) {
-  const VF v = Scaled<S>(d, x, scale, inv, inv_bad);
-  const VF y = hn::Min(hn::Max(hn::Add(RoundToInt<R>(d, v), zp), qmin), qmax);
-  return hn::IfThenElse(hn::IsNaN(v), zp, y);
-}
-
-template <class Code>
-HWY_INLINE void StoreCodes(DF d, VF code, Code* HWY_RESTRICT out) {
-  const hn::Rebind<int32_t, DF> di;
-  const hn::Rebind<Code, DF> dc;
-  hn::StoreU(hn::DemoteTo(dc, hn::ConvertTo(di, code)), dc, out);
+// Converts a float holding a value in int32 range to int32, rounding to nearest even (the default
+// MXCSR mode, which lowbit assumes as it does for every float operation). Callers clamp first, so
+// Highway's overflow fix-ups (4 instructions on x86) are not needed.
+HWY_INLINE VI NearestI32(DF d, VF v) {
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
   (void)d;
+  return VI{_mm512_cvtps_epi32(v.raw)};
+#elif HWY_TARGET == HWY_AVX2
+  (void)d;
+  return VI{_mm256_cvtps_epi32(v.raw)};
+#elif HWY_TARGET == HWY_SSE4 || HWY_TARGET == HWY_SSSE3
+  (void)d;
+  return VI{_mm_cvtps_epi32(v.raw)};
+#else
+  (void)d;
+  return hn::ConvertTo(DI(), hn::Round(v));  // Round is exact and half-to-even on every target
+#endif
+}
+
+// clamp(v, lo, hi) with NaN -> 0 (lo <= 0 <= hi are integers, so rounding commutes with the clamp).
+HWY_INLINE VF ClampZeroNaN(VF v, VF lo, VF hi) {
+  return hn::Min(hn::IfThenElseZero(hn::Eq(v, v), hn::Max(v, lo)), hi);  // v == v: not NaN
+}
+
+// v - round(v) (exact), in one instruction where the target has one.
+HWY_INLINE VF FractionToNearest(VF v) {
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+  return VF{_mm512_reduce_ps(v.raw, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)};  // vreduceps
+#else
+  return hn::Sub(v, hn::Round(v));
+#endif
+}
+
+// The rounded, clamped quotient r = round(clamp(v, qmin - zp, qmax - zp)) as int32, NaN -> 0, so that
+// code = r + zp (ref::quantize_value: clamping before or after rounding is the same, the bounds being
+// integers).
+//
+// kDivFast: v0 = x * inv_scale differs from fl(x / scale) by at most 3.0001 * 2^-24 * |v0| (two
+// roundings: the reciprocal and the product; the reciprocal must be a normal float). Rounding to an
+// integer only cares on which side of a half-integer v lies, so when every lane of the clamped v0 lies
+// farther than |v0| * 2^-21 from a half-integer, round(v0) == round(x / scale) and the codes agree. (A
+// lane clamped at a bound holds an integer and is safe: v0 beyond the bound puts x / scale beyond
+// bound - 0.5.) `near` is the per-lane bound 0.5 - |v| * 2^-21, or a constant below it for every |v| in
+// the clamp range. When a lane is nearer a half-integer than that (about 1 lane in 10^4 for 8-bit codes
+// on random data), the vector is divided exactly. tests/uniform_simd_test.cc hammers ties and near-ties
+// on every target.
+template <Scaling S, Rounding R>
+HWY_INLINE VI RoundedClamped(DF d, VF x, VF scale, VF inv, VF lo, VF hi, VF near, MF inv_bad) {
+  VF v;
+  if constexpr (S == Scaling::kDiv) {
+    (void)inv, (void)near, (void)inv_bad;
+    v = ClampZeroNaN(hn::Div(x, scale), lo, hi);
+  } else {
+    v = ClampZeroNaN(hn::Mul(x, inv), lo, hi);
+  }
+  if constexpr (S == Scaling::kDivFast) {
+    const MF near_tie = hn::Or(hn::Ge(hn::Abs(FractionToNearest(v)), near), inv_bad);
+    if (HWY_UNLIKELY(!hn::AllFalse(d, near_tie))) v = ClampZeroNaN(hn::Div(x, scale), lo, hi);
+  } else {
+    (void)scale, (void)near, (void)inv_bad;
+  }
+  if constexpr (R == Rounding::kAway) {
+    const VF t = hn::Trunc(v);
+    const MF up = hn::Ge(hn::Abs(hn::Sub(v, t)), hn::Set(d, 0.5f));
+    v = hn::IfThenElse(up, hn::Add(t, hn::CopySign(hn::Set(d, 1.0f), v)), t);
+  }
+  return NearestI32(d, v);
+}
+
+// Narrows int32 lanes already inside the code range.
+template <class Code>
+HWY_INLINE void StoreCodes(DF d, VI code, Code* HWY_RESTRICT out) {
+  (void)d;
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+  if constexpr (sizeof(Code) == 1) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm512_cvtepi32_epi8(code.raw));  // vpmovdb
+  } else {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), _mm512_cvtepi32_epi16(code.raw));  // vpmovdw
+  }
+#else
+  const hn::Rebind<Code, DF> dc;
+  hn::StoreU(hn::DemoteTo(dc, code), dc, out);
+#endif
 }
 
 template <class Code>
 HWY_INLINE VF LoadCodes(DF d, const Code* HWY_RESTRICT in) {
-  const hn::Rebind<int32_t, DF> di;
   const hn::Rebind<Code, DF> dc;
-  return hn::ConvertTo(d, hn::PromoteTo(di, hn::LoadU(dc, in)));
+  return hn::ConvertTo(d, hn::PromoteTo(DI(), hn::LoadU(dc, in)));
 }
 
-// Runs body(i, in_ptrs..., out_ptrs...) over [0, n) in whole vectors; the last partial vector goes
-// through zero-padded stack copies, so tails use the same SIMD code as the body.
+// Lambdas are not inlined into the loop by default; the per-vector call would cost more than the body.
+#ifndef LOWBIT_FLATTEN
+#define LOWBIT_FLATTEN __attribute__((always_inline))
+#endif
+
+// Runs body(i, count, tail) over [0, n) in whole vectors, two per iteration; the last partial vector
+// goes through zero-padded stack copies (tail = true), so tails run the same SIMD code as the body.
 constexpr size_t kMaxLanes = HWY_MAX_BYTES / sizeof(float);
 
 template <class Body>
 HWY_INLINE void ForEachVector(DF d, size_t n, Body body) {
   const size_t N = hn::Lanes(d);
   size_t i = 0;
+  for (; i + 2 * N <= n; i += 2 * N) {
+    body(i, N, false);
+    body(i + N, N, false);
+  }
   for (; i + N <= n; i += N) body(i, N, false);
   if (i < n) body(i, n - i, true);
 }
 
-// Copies `count` elements of `src` into a zero-filled stack block of kMaxLanes (for tails).
+// A block of kMaxLanes elements holding `count` elements of `src`, the rest `fill` (for tails).
 template <class T>
 struct TailBlock {
   HWY_ALIGN T v[kMaxLanes];
@@ -111,260 +160,203 @@ struct TailBlock {
   }
 };
 
-// ---------------------------------------------------------------------------------------------------
-// Quantize
-
-template <Scaling S, Rounding R, class Code>
-HWY_INLINE void QuantizeRunImpl(const float* HWY_RESTRICT x, size_t n, const ref::run_params& p,
-                                Code* HWY_RESTRICT q, MF inv_bad) {
-  const DF d;
-  const VF scale = hn::Set(d, p.scale), inv = hn::Set(d, p.inv_scale), zp = hn::Set(d, p.zero_point);
-  const VF qmin = hn::Set(d, p.qmin), qmax = hn::Set(d, p.qmax);
-  ForEachVector(d, n, [&](size_t i, size_t count, bool tail) HWY_ATTR {
-    if (!tail) {
-      StoreCodes(d, CodeOf<S, R>(d, hn::LoadU(d, x + i), scale, inv, zp, qmin, qmax, inv_bad), q + i);
-    } else {
-      const TailBlock<float> in(x + i, count, 0.0f);
-      HWY_ALIGN Code out[kMaxLanes];
-      StoreCodes(d, CodeOf<S, R>(d, hn::Load(d, in.v), scale, inv, zp, qmin, qmax, inv_bad), out);
-      std::memcpy(q + i, out, count * sizeof(Code));
-    }
-  });
-}
-
 HWY_INLINE bool NormalReciprocal(float inv) { return inv >= 1.17549435e-38f && inv <= 3.40282347e+38f; }
 
-template <class Code>
-void QuantizeRun(const float* HWY_RESTRICT x, size_t n, const ref::run_params& p, Code* HWY_RESTRICT q) {
-  const DF d;
-  const MF inv_bad = hn::Eq(hn::Set(d, NormalReciprocal(p.inv_scale) ? 0.0f : 1.0f), hn::Set(d, 1.0f));
-  switch (p.numerics) {
-    case profile::pytorch: return QuantizeRunImpl<Scaling::kMul, Rounding::kEven>(x, n, p, q, inv_bad);
-    case profile::tflite: return QuantizeRunImpl<Scaling::kDivFast, Rounding::kAway>(x, n, p, q, inv_bad);
-    case profile::onnx: break;
-  }
-  QuantizeRunImpl<Scaling::kDivFast, Rounding::kEven>(x, n, p, q, inv_bad);
-}
-
-// Row kernels: the parameters of lane k come from arrays.
-struct RowVectors {
-  VF scale, inv, zp;
-  MF inv_bad;
+// The parameters of the lanes of one vector: lo / hi are the clamp bounds qmin - zp, qmax - zp.
+struct LaneParams {
+  VF scale, inv, zp, lo, hi;
+  VF near;     // a lane of x * inv_scale this near a half-integer is decided by exact division
+  VI zpi;
+  MF inv_bad;  // lanes whose reciprocal is not a normal float: decided by exact division
 };
 
-HWY_INLINE RowVectors LoadRow(DF d, const ref::row_params& p, size_t i, size_t count, bool tail) {
-  RowVectors r;
-  if (!tail) {
-    r.scale = hn::LoadU(d, p.scale + i);
-    r.inv = hn::LoadU(d, p.inv_scale + i);
-    r.zp = hn::LoadU(d, p.zero_point + i);
-  } else {
-    const TailBlock<float> s(p.scale + i, count, 1.0f), v(p.inv_scale + i, count, 1.0f),
-        z(p.zero_point + i, count, 0.0f);
-    r.scale = hn::Load(d, s.v);
-    r.inv = hn::Load(d, v.v);
-    r.zp = hn::Load(d, z.v);
+// Per-tensor parameters: the same for every vector.
+class RunSource {
+ public:
+  explicit RunSource(const ref::run_params& p) {
+    const DF d;
+    l_.scale = hn::Set(d, p.scale);
+    l_.inv = hn::Set(d, p.inv_scale);
+    l_.zp = hn::Set(d, p.zero_point);
+    l_.lo = hn::Set(d, p.qmin - p.zero_point);
+    l_.hi = hn::Set(d, p.qmax - p.zero_point);
+    l_.zpi = hn::Set(DI(), static_cast<int32_t>(p.zero_point));
+    // One bound for the whole clamp range: 0.5 - max|v| * 2^-21, rounded down (so never above the
+    // per-lane bound). The reciprocal is checked once, by the caller choosing Scaling::kDiv.
+    const double vmax = std::max(std::fabs(static_cast<double>(p.qmin - p.zero_point)),
+                                 std::fabs(static_cast<double>(p.qmax - p.zero_point)));
+    l_.near = hn::Set(d, std::nextafter(static_cast<float>(0.5 - vmax * 0x1p-21), 0.0f));
+    l_.inv_bad = hn::FirstN(d, 0);
   }
-  // Not a normal float (Inf, subnormal, 0): decide those lanes by exact division.
-  r.inv_bad = hn::Not(hn::And(hn::Ge(r.inv, hn::Set(d, 1.17549435e-38f)), hn::Le(r.inv, hn::Set(d, 3.40282347e+38f))));
-  return r;
+  // Whether the reciprocal can stand in for the division at all.
+  static bool ReciprocalUsable(const ref::run_params& p) { return NormalReciprocal(p.inv_scale); }
+  HWY_INLINE const LaneParams& At(size_t, size_t, bool) const { return l_; }
+
+ private:
+  LaneParams l_;
+};
+
+// Per-element parameters: loaded with the data.
+class RowSource {
+ public:
+  explicit RowSource(const ref::row_params& p) : p_(p) {}
+  HWY_INLINE LaneParams At(size_t i, size_t count, bool tail) const {
+    const DF d;
+    LaneParams l;
+    if (!tail) {
+      l.scale = hn::LoadU(d, p_.scale + i);
+      l.inv = hn::LoadU(d, p_.inv_scale + i);
+      l.zp = hn::LoadU(d, p_.zero_point + i);
+    } else {
+      const TailBlock<float> s(p_.scale + i, count, 1.0f), v(p_.inv_scale + i, count, 1.0f),
+          z(p_.zero_point + i, count, 0.0f);
+      l.scale = hn::Load(d, s.v);
+      l.inv = hn::Load(d, v.v);
+      l.zp = hn::Load(d, z.v);
+    }
+    l.lo = hn::Sub(hn::Set(d, p_.qmin), l.zp);
+    l.hi = hn::Sub(hn::Set(d, p_.qmax), l.zp);
+    l.zpi = NearestI32(d, l.zp);
+    l.near = hn::NegMulAdd(hn::Abs(hn::Max(hn::Abs(l.lo), hn::Abs(l.hi))), hn::Set(d, 4.76837158203125e-07f),
+                           hn::Set(d, 0.5f));
+    l.inv_bad = hn::Not(hn::And(hn::Ge(l.inv, hn::Set(d, 1.17549435e-38f)), hn::Le(l.inv, hn::Set(d, 3.40282347e+38f))));
+    return l;
+  }
+
+ private:
+  const ref::row_params& p_;
+};
+
+template <Scaling S, Rounding R>
+HWY_INLINE VI Rounded(DF d, VF x, const LaneParams& l) {
+  return RoundedClamped<S, R>(d, x, l.scale, l.inv, l.lo, l.hi, l.near, l.inv_bad);
 }
 
-template <Scaling S, Rounding R, class Code>
-HWY_INLINE void QuantizeRowImpl(const float* HWY_RESTRICT x, size_t n, const ref::row_params& p,
-                                Code* HWY_RESTRICT q) {
+// Calls f.template operator()<Scaling, Rounding>() for the profile. `reciprocal_usable` false (a
+// per-tensor reciprocal that is not a normal float) makes the division profiles always divide.
+template <class F>
+HWY_INLINE void WithNumerics(profile numerics, bool reciprocal_usable, F&& f) {
+  const Rounding kTie = Rounding::kEven;
+  switch (numerics) {
+    case profile::pytorch: return f.template operator()<Scaling::kMul, kTie>();
+    case profile::tflite:
+      if (!reciprocal_usable) return f.template operator()<Scaling::kDiv, Rounding::kAway>();
+      return f.template operator()<Scaling::kDivFast, Rounding::kAway>();
+    case profile::onnx: break;
+  }
+  if (!reciprocal_usable) return f.template operator()<Scaling::kDiv, kTie>();
+  f.template operator()<Scaling::kDivFast, kTie>();
+}
+
+// quantize: code = r + zp
+template <Scaling S, Rounding R, class Src, class Code>
+HWY_INLINE void QuantizeImpl(const float* HWY_RESTRICT x, size_t n, const Src& src, Code* HWY_RESTRICT q) {
   const DF d;
-  const VF qmin = hn::Set(d, p.qmin), qmax = hn::Set(d, p.qmax);
-  ForEachVector(d, n, [&](size_t i, size_t count, bool tail) HWY_ATTR {
-    const RowVectors r = LoadRow(d, p, i, count, tail);
+  ForEachVector(d, n, [&](size_t i, size_t count, bool tail) HWY_ATTR LOWBIT_FLATTEN {
+    const LaneParams& l = src.At(i, count, tail);
     if (!tail) {
-      StoreCodes(d, CodeOf<S, R>(d, hn::LoadU(d, x + i), r.scale, r.inv, r.zp, qmin, qmax, r.inv_bad), q + i);
+      StoreCodes(d, hn::Add(Rounded<S, R>(d, hn::LoadU(d, x + i), l), l.zpi), q + i);
     } else {
       const TailBlock<float> in(x + i, count, 0.0f);
       HWY_ALIGN Code out[kMaxLanes];
-      StoreCodes(d, CodeOf<S, R>(d, hn::Load(d, in.v), r.scale, r.inv, r.zp, qmin, qmax, r.inv_bad), out);
+      StoreCodes(d, hn::Add(Rounded<S, R>(d, hn::Load(d, in.v), l), l.zpi), out);
       std::memcpy(q + i, out, count * sizeof(Code));
     }
   });
 }
 
-template <class Code>
-void QuantizeRow(const float* HWY_RESTRICT x, size_t n, const ref::row_params& p, Code* HWY_RESTRICT q) {
-  switch (p.numerics) {
-    case profile::pytorch: return QuantizeRowImpl<Scaling::kMul, Rounding::kEven>(x, n, p, q);
-    case profile::tflite: return QuantizeRowImpl<Scaling::kDivFast, Rounding::kAway>(x, n, p, q);
-    case profile::onnx: break;
-  }
-  QuantizeRowImpl<Scaling::kDivFast, Rounding::kEven>(x, n, p, q);
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Dequantize: (code - zero_point) * scale
-
-template <class Code>
-void DequantizeRun(const Code* HWY_RESTRICT q, size_t n, const ref::run_params& p, float* HWY_RESTRICT y) {
+// fake-quantize: (code - zp) * scale = r * scale
+template <Scaling S, Rounding R, class Src>
+HWY_INLINE void FakeQuantizeImpl(const float* HWY_RESTRICT x, size_t n, const Src& src, float* HWY_RESTRICT y) {
   const DF d;
-  const VF scale = hn::Set(d, p.scale), zp = hn::Set(d, p.zero_point);
-  ForEachVector(d, n, [&](size_t i, size_t count, bool tail) HWY_ATTR {
+  ForEachVector(d, n, [&](size_t i, size_t count, bool tail) HWY_ATTR LOWBIT_FLATTEN {
+    const LaneParams& l = src.At(i, count, tail);
     if (!tail) {
-      hn::StoreU(hn::Mul(hn::Sub(LoadCodes(d, q + i), zp), scale), d, y + i);
-    } else {
-      const TailBlock<Code> in(q + i, count, Code{0});
-      HWY_ALIGN float out[kMaxLanes];
-      hn::Store(hn::Mul(hn::Sub(LoadCodes(d, in.v), zp), scale), d, out);
-      std::memcpy(y + i, out, count * sizeof(float));
-    }
-  });
-}
-
-template <class Code>
-void DequantizeRow(const Code* HWY_RESTRICT q, size_t n, const ref::row_params& p, float* HWY_RESTRICT y) {
-  const DF d;
-  ForEachVector(d, n, [&](size_t i, size_t count, bool tail) HWY_ATTR {
-    const RowVectors r = LoadRow(d, p, i, count, tail);
-    if (!tail) {
-      hn::StoreU(hn::Mul(hn::Sub(LoadCodes(d, q + i), r.zp), r.scale), d, y + i);
-    } else {
-      const TailBlock<Code> in(q + i, count, Code{0});
-      HWY_ALIGN float out[kMaxLanes];
-      hn::Store(hn::Mul(hn::Sub(LoadCodes(d, in.v), r.zp), r.scale), d, out);
-      std::memcpy(y + i, out, count * sizeof(float));
-    }
-  });
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Fake-quantize: (code(x) - zero_point) * scale
-
-template <Scaling S, Rounding R>
-HWY_INLINE void FakeQuantizeRunImpl(const float* HWY_RESTRICT x, size_t n, const ref::run_params& p,
-                                    float* HWY_RESTRICT y, MF inv_bad) {
-  const DF d;
-  const VF scale = hn::Set(d, p.scale), inv = hn::Set(d, p.inv_scale), zp = hn::Set(d, p.zero_point);
-  const VF qmin = hn::Set(d, p.qmin), qmax = hn::Set(d, p.qmax);
-  ForEachVector(d, n, [&](size_t i, size_t count, bool tail) HWY_ATTR {
-    if (!tail) {
-      const VF c = CodeOf<S, R>(d, hn::LoadU(d, x + i), scale, inv, zp, qmin, qmax, inv_bad);
-      hn::StoreU(hn::Mul(hn::Sub(c, zp), scale), d, y + i);
+      hn::StoreU(hn::Mul(hn::ConvertTo(d, Rounded<S, R>(d, hn::LoadU(d, x + i), l)), l.scale), d, y + i);
     } else {
       const TailBlock<float> in(x + i, count, 0.0f);
       HWY_ALIGN float out[kMaxLanes];
-      const VF c = CodeOf<S, R>(d, hn::Load(d, in.v), scale, inv, zp, qmin, qmax, inv_bad);
-      hn::Store(hn::Mul(hn::Sub(c, zp), scale), d, out);
+      hn::Store(hn::Mul(hn::ConvertTo(d, Rounded<S, R>(d, hn::Load(d, in.v), l)), l.scale), d, out);
       std::memcpy(y + i, out, count * sizeof(float));
     }
   });
 }
 
-void FakeQuantizeRun(const float* HWY_RESTRICT x, size_t n, const ref::run_params& p, float* HWY_RESTRICT y) {
+// dequantize: (code - zp) * scale
+template <class Src, class Code>
+HWY_INLINE void DequantizeImpl(const Code* HWY_RESTRICT q, size_t n, const Src& src, float* HWY_RESTRICT y) {
   const DF d;
-  const MF inv_bad = hn::Eq(hn::Set(d, NormalReciprocal(p.inv_scale) ? 0.0f : 1.0f), hn::Set(d, 1.0f));
-  switch (p.numerics) {
-    case profile::pytorch: return FakeQuantizeRunImpl<Scaling::kMul, Rounding::kEven>(x, n, p, y, inv_bad);
-    case profile::tflite: return FakeQuantizeRunImpl<Scaling::kDivFast, Rounding::kAway>(x, n, p, y, inv_bad);
-    case profile::onnx: break;
-  }
-  FakeQuantizeRunImpl<Scaling::kDivFast, Rounding::kEven>(x, n, p, y, inv_bad);
-}
-
-template <Scaling S, Rounding R>
-HWY_INLINE void FakeQuantizeRowImpl(const float* HWY_RESTRICT x, size_t n, const ref::row_params& p,
-                                    float* HWY_RESTRICT y) {
-  const DF d;
-  const VF qmin = hn::Set(d, p.qmin), qmax = hn::Set(d, p.qmax);
-  ForEachVector(d, n, [&](size_t i, size_t count, bool tail) HWY_ATTR {
-    const RowVectors r = LoadRow(d, p, i, count, tail);
+  ForEachVector(d, n, [&](size_t i, size_t count, bool tail) HWY_ATTR LOWBIT_FLATTEN {
+    const LaneParams& l = src.At(i, count, tail);
     if (!tail) {
-      const VF c = CodeOf<S, R>(d, hn::LoadU(d, x + i), r.scale, r.inv, r.zp, qmin, qmax, r.inv_bad);
-      hn::StoreU(hn::Mul(hn::Sub(c, r.zp), r.scale), d, y + i);
+      hn::StoreU(hn::Mul(hn::Sub(LoadCodes(d, q + i), l.zp), l.scale), d, y + i);
     } else {
-      const TailBlock<float> in(x + i, count, 0.0f);
+      const TailBlock<Code> in(q + i, count, Code{0});
       HWY_ALIGN float out[kMaxLanes];
-      const VF c = CodeOf<S, R>(d, hn::Load(d, in.v), r.scale, r.inv, r.zp, qmin, qmax, r.inv_bad);
-      hn::Store(hn::Mul(hn::Sub(c, r.zp), r.scale), d, out);
+      hn::Store(hn::Mul(hn::Sub(LoadCodes(d, in.v), l.zp), l.scale), d, out);
       std::memcpy(y + i, out, count * sizeof(float));
     }
   });
 }
 
-void FakeQuantizeRow(const float* HWY_RESTRICT x, size_t n, const ref::row_params& p, float* HWY_RESTRICT y) {
-  switch (p.numerics) {
-    case profile::pytorch: return FakeQuantizeRowImpl<Scaling::kMul, Rounding::kEven>(x, n, p, y);
-    case profile::tflite: return FakeQuantizeRowImpl<Scaling::kDivFast, Rounding::kAway>(x, n, p, y);
-    case profile::onnx: break;
-  }
-  FakeQuantizeRowImpl<Scaling::kDivFast, Rounding::kEven>(x, n, p, y);
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Requantize: code_to(dequantize_from(q))
-
-template <Scaling S, Rounding R, class In, class Out>
-HWY_INLINE void RequantizeRunImpl(const In* HWY_RESTRICT q, size_t n, const ref::run_params& from,
-                                  const ref::run_params& to, Out* HWY_RESTRICT out, MF inv_bad) {
+// requantize: code_to(dequantize_from(q))
+template <Scaling S, Rounding R, class Src, class In, class Out>
+HWY_INLINE void RequantizeImpl(const In* HWY_RESTRICT q, size_t n, const Src& from, const Src& to,
+                               Out* HWY_RESTRICT out) {
   const DF d;
-  const VF fscale = hn::Set(d, from.scale), fzp = hn::Set(d, from.zero_point);
-  const VF scale = hn::Set(d, to.scale), inv = hn::Set(d, to.inv_scale), zp = hn::Set(d, to.zero_point);
-  const VF qmin = hn::Set(d, to.qmin), qmax = hn::Set(d, to.qmax);
-  ForEachVector(d, n, [&](size_t i, size_t count, bool tail) HWY_ATTR {
-    if (!tail) {
-      const VF v = hn::Mul(hn::Sub(LoadCodes(d, q + i), fzp), fscale);
-      StoreCodes(d, CodeOf<S, R>(d, v, scale, inv, zp, qmin, qmax, inv_bad), out + i);
-    } else {
-      const TailBlock<In> in(q + i, count, In{0});
-      HWY_ALIGN Out o[kMaxLanes];
-      const VF v = hn::Mul(hn::Sub(LoadCodes(d, in.v), fzp), fscale);
-      StoreCodes(d, CodeOf<S, R>(d, v, scale, inv, zp, qmin, qmax, inv_bad), o);
-      std::memcpy(out + i, o, count * sizeof(Out));
-    }
-  });
-}
-
-template <class In, class Out>
-void RequantizeRun(const In* HWY_RESTRICT q, size_t n, const ref::run_params& from, const ref::run_params& to,
-                   Out* HWY_RESTRICT out) {
-  const DF d;
-  const MF inv_bad = hn::Eq(hn::Set(d, NormalReciprocal(to.inv_scale) ? 0.0f : 1.0f), hn::Set(d, 1.0f));
-  switch (to.numerics) {
-    case profile::pytorch:
-      return RequantizeRunImpl<Scaling::kMul, Rounding::kEven>(q, n, from, to, out, inv_bad);
-    case profile::tflite:
-      return RequantizeRunImpl<Scaling::kDivFast, Rounding::kAway>(q, n, from, to, out, inv_bad);
-    case profile::onnx: break;
-  }
-  RequantizeRunImpl<Scaling::kDivFast, Rounding::kEven>(q, n, from, to, out, inv_bad);
-}
-
-template <Scaling S, Rounding R, class In, class Out>
-HWY_INLINE void RequantizeRowImpl(const In* HWY_RESTRICT q, size_t n, const ref::row_params& from,
-                                  const ref::row_params& to, Out* HWY_RESTRICT out) {
-  const DF d;
-  const VF qmin = hn::Set(d, to.qmin), qmax = hn::Set(d, to.qmax);
-  ForEachVector(d, n, [&](size_t i, size_t count, bool tail) HWY_ATTR {
-    const RowVectors f = LoadRow(d, from, i, count, tail);
-    const RowVectors t = LoadRow(d, to, i, count, tail);
+  ForEachVector(d, n, [&](size_t i, size_t count, bool tail) HWY_ATTR LOWBIT_FLATTEN {
+    const LaneParams& f = from.At(i, count, tail);
+    const LaneParams& t = to.At(i, count, tail);
     if (!tail) {
       const VF v = hn::Mul(hn::Sub(LoadCodes(d, q + i), f.zp), f.scale);
-      StoreCodes(d, CodeOf<S, R>(d, v, t.scale, t.inv, t.zp, qmin, qmax, t.inv_bad), out + i);
+      StoreCodes(d, hn::Add(Rounded<S, R>(d, v, t), t.zpi), out + i);
     } else {
       const TailBlock<In> in(q + i, count, In{0});
       HWY_ALIGN Out o[kMaxLanes];
       const VF v = hn::Mul(hn::Sub(LoadCodes(d, in.v), f.zp), f.scale);
-      StoreCodes(d, CodeOf<S, R>(d, v, t.scale, t.inv, t.zp, qmin, qmax, t.inv_bad), o);
+      StoreCodes(d, hn::Add(Rounded<S, R>(d, v, t), t.zpi), o);
       std::memcpy(out + i, o, count * sizeof(Out));
     }
   });
 }
 
+template <class Code>
+void QuantizeRun(const float* HWY_RESTRICT x, size_t n, const ref::run_params& p, Code* HWY_RESTRICT q) {
+  const RunSource src(p);
+  WithNumerics(p.numerics, RunSource::ReciprocalUsable(p), [&]<Scaling S, Rounding R>() { QuantizeImpl<S, R>(x, n, src, q); });
+}
+template <class Code>
+void QuantizeRow(const float* HWY_RESTRICT x, size_t n, const ref::row_params& p, Code* HWY_RESTRICT q) {
+  const RowSource src(p);
+  WithNumerics(p.numerics, true, [&]<Scaling S, Rounding R>() { QuantizeImpl<S, R>(x, n, src, q); });
+}
+inline void FakeQuantizeRun(const float* HWY_RESTRICT x, size_t n, const ref::run_params& p, float* HWY_RESTRICT y) {
+  const RunSource src(p);
+  WithNumerics(p.numerics, RunSource::ReciprocalUsable(p), [&]<Scaling S, Rounding R>() { FakeQuantizeImpl<S, R>(x, n, src, y); });
+}
+inline void FakeQuantizeRow(const float* HWY_RESTRICT x, size_t n, const ref::row_params& p, float* HWY_RESTRICT y) {
+  const RowSource src(p);
+  WithNumerics(p.numerics, true, [&]<Scaling S, Rounding R>() { FakeQuantizeImpl<S, R>(x, n, src, y); });
+}
+template <class Code>
+void DequantizeRun(const Code* HWY_RESTRICT q, size_t n, const ref::run_params& p, float* HWY_RESTRICT y) {
+  DequantizeImpl(q, n, RunSource(p), y);
+}
+template <class Code>
+void DequantizeRow(const Code* HWY_RESTRICT q, size_t n, const ref::row_params& p, float* HWY_RESTRICT y) {
+  DequantizeImpl(q, n, RowSource(p), y);
+}
+template <class In, class Out>
+void RequantizeRun(const In* HWY_RESTRICT q, size_t n, const ref::run_params& from, const ref::run_params& to,
+                   Out* HWY_RESTRICT out) {
+  const RunSource f(from), t(to);
+  WithNumerics(to.numerics, RunSource::ReciprocalUsable(to), [&]<Scaling S, Rounding R>() { RequantizeImpl<S, R>(q, n, f, t, out); });
+}
 template <class In, class Out>
 void RequantizeRow(const In* HWY_RESTRICT q, size_t n, const ref::row_params& from, const ref::row_params& to,
                    Out* HWY_RESTRICT out) {
-  switch (to.numerics) {
-    case profile::pytorch: return RequantizeRowImpl<Scaling::kMul, Rounding::kEven>(q, n, from, to, out);
-    case profile::tflite: return RequantizeRowImpl<Scaling::kDivFast, Rounding::kAway>(q, n, from, to, out);
-    case profile::onnx: break;
-  }
-  RequantizeRowImpl<Scaling::kDivFast, Rounding::kEven>(q, n, from, to, out);
+  const RowSource f(from), t(to);
+  WithNumerics(to.numerics, true, [&]<Scaling S, Rounding R>() { RequantizeImpl<S, R>(q, n, f, t, out); });
 }
 
 int64_t Target() { return HWY_TARGET; }
