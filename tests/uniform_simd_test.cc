@@ -272,9 +272,9 @@ TEST_P(UniformSimd, RequantizeAllPairs) {
   RequantizeMatrix<std::int16_t, std::int16_t>(rng_);
 }
 
-// The division kernels form x / scale from x * (1 / scale) where that provably rounds to the same
-// integer: hammer the boundary with near-ties for many random scales (int16, so few saturate).
-TEST_P(UniformSimd, DivisionShortcutOnNearTies) {
+// Ties and values a few ulps from a tie, for many random scales and both division profiles (int16, so
+// few saturate): the rounding boundary is where a kernel that forms x / scale any other way goes wrong.
+TEST_P(UniformSimd, NearTiesForManyScales) {
   std::uniform_real_distribution<float> mant(1.0f, 2.0f);
   std::uniform_int_distribution<int> expo(-40, 20), k(-40000, 40000), ulps(-4, 4);
   constexpr std::size_t kCount = 1 << 16;
@@ -298,6 +298,24 @@ TEST_P(UniformSimd, DivisionShortcutOnNearTies) {
     }
   }
   EXPECT_EQ(checked, 64u * 2 * kCount);
+}
+
+// Large enough that quantize streams its output past the caches (AVX-512), with an output that is
+// not vector-aligned, so the aligned head, the streamed body and the tail all run.
+TEST_P(UniformSimd, LargeUnalignedOutput) {
+  constexpr std::size_t kN = 10'100'003, kOff = 3;
+  std::vector<float> x(kN);
+  std::uniform_real_distribution<float> u(-300.0f, 300.0f);
+  for (auto& v : x) v = u(rng_);
+  for (profile prof : kProfiles) {
+    const run_params p{0.77f, 1.0f / 0.77f, -5.0f, -128.0f, 127.0f, prof};
+    std::vector<std::int8_t> got(kN + kOff + 1, 0x5A), want(kN);
+    detail::quantize_run(x.data(), kN, p, got.data() + kOff);
+    ref::quantize_run(x.data(), kN, p, want.data());
+    ASSERT_EQ(got[kN + kOff], 0x5A);
+    ASSERT_EQ(got[kOff - 1], 0x5A);
+    for (std::size_t i = 0; i < kN; ++i) ASSERT_EQ(got[kOff + i], want[i]) << to_string(prof) << " i=" << i;
+  }
 }
 
 std::string TargetName(const ::testing::TestParamInfo<std::int64_t>& info) {

@@ -16,6 +16,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "hwy/cache_control.h"
 #include "hwy/highway.h"
 #include "lowbit/ref/uniform.h"
 
@@ -30,11 +31,12 @@ using MF = hn::Mask<DF>;
 using DI = hn::Rebind<int32_t, DF>;
 using VI = hn::Vec<DI>;
 
-// How v = x / scale is formed.
+// How v = x / scale is formed. Division is exact IEEE float32 division on every target (vdivps).
+// (A reciprocal multiply with a near-tie check that divides only the rare ambiguous vectors was tried
+// and measured slower than plain division on AVX-512: 7.4 vs 8.4 Gelem/s in cache.)
 enum class Scaling {
-  kMul,      // x * inv_scale                                   (pytorch)
-  kDivFast,  // x / scale, via x * inv_scale where provably equal  (onnx, tflite)
-  kDiv,      // x / scale, always divided (a reciprocal that is not a normal float)
+  kMul,  // x * inv_scale  (pytorch)
+  kDiv,  // x / scale      (onnx, tflite)
 };
 enum class Rounding { kEven, kAway };
 
@@ -62,43 +64,12 @@ HWY_INLINE VF ClampZeroNaN(VF v, VF lo, VF hi) {
   return hn::Min(hn::IfThenElseZero(hn::Eq(v, v), hn::Max(v, lo)), hi);  // v == v: not NaN
 }
 
-// v - round(v) (exact), in one instruction where the target has one.
-HWY_INLINE VF FractionToNearest(VF v) {
-#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
-  return VF{_mm512_reduce_ps(v.raw, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)};  // vreduceps
-#else
-  return hn::Sub(v, hn::Round(v));
-#endif
-}
-
 // The rounded, clamped quotient r = round(clamp(v, qmin - zp, qmax - zp)) as int32, NaN -> 0, so that
 // code = r + zp (ref::quantize_value: clamping before or after rounding is the same, the bounds being
 // integers).
-//
-// kDivFast: v0 = x * inv_scale differs from fl(x / scale) by at most 3.0001 * 2^-24 * |v0| (two
-// roundings: the reciprocal and the product; the reciprocal must be a normal float). Rounding to an
-// integer only cares on which side of a half-integer v lies, so when every lane of the clamped v0 lies
-// farther than |v0| * 2^-21 from a half-integer, round(v0) == round(x / scale) and the codes agree. (A
-// lane clamped at a bound holds an integer and is safe: v0 beyond the bound puts x / scale beyond
-// bound - 0.5.) `near` is the per-lane bound 0.5 - |v| * 2^-21, or a constant below it for every |v| in
-// the clamp range. When a lane is nearer a half-integer than that (about 1 lane in 10^4 for 8-bit codes
-// on random data), the vector is divided exactly. tests/uniform_simd_test.cc hammers ties and near-ties
-// on every target.
 template <Scaling S, Rounding R>
-HWY_INLINE VI RoundedClamped(DF d, VF x, VF scale, VF inv, VF lo, VF hi, VF near, MF inv_bad) {
-  VF v;
-  if constexpr (S == Scaling::kDiv) {
-    (void)inv, (void)near, (void)inv_bad;
-    v = ClampZeroNaN(hn::Div(x, scale), lo, hi);
-  } else {
-    v = ClampZeroNaN(hn::Mul(x, inv), lo, hi);
-  }
-  if constexpr (S == Scaling::kDivFast) {
-    const MF near_tie = hn::Or(hn::Ge(hn::Abs(FractionToNearest(v)), near), inv_bad);
-    if (HWY_UNLIKELY(!hn::AllFalse(d, near_tie))) v = ClampZeroNaN(hn::Div(x, scale), lo, hi);
-  } else {
-    (void)scale, (void)near, (void)inv_bad;
-  }
+HWY_INLINE VI RoundedClamped(DF d, VF x, VF scale, VF inv, VF lo, VF hi) {
+  VF v = ClampZeroNaN(S == Scaling::kMul ? hn::Mul(x, inv) : hn::Div(x, scale), lo, hi);
   if constexpr (R == Rounding::kAway) {
     const VF t = hn::Trunc(v);
     const MF up = hn::Ge(hn::Abs(hn::Sub(v, t)), hn::Set(d, 0.5f));
@@ -107,15 +78,20 @@ HWY_INLINE VI RoundedClamped(DF d, VF x, VF scale, VF inv, VF lo, VF hi, VF near
   return NearestI32(d, v);
 }
 
-// Narrows int32 lanes already inside the code range.
-template <class Code>
+// Narrows int32 lanes already inside the code range. kStream: a non-temporal store to an address
+// aligned to the stored vector (AVX-512 only; other targets store normally).
+template <bool kStream = false, class Code>
 HWY_INLINE void StoreCodes(DF d, VI code, Code* HWY_RESTRICT out) {
   (void)d;
 #if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
   if constexpr (sizeof(Code) == 1) {
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm512_cvtepi32_epi8(code.raw));  // vpmovdb
+    const __m128i v = _mm512_cvtepi32_epi8(code.raw);  // vpmovdb
+    if constexpr (kStream) _mm_stream_si128(reinterpret_cast<__m128i*>(out), v);
+    else _mm_storeu_si128(reinterpret_cast<__m128i*>(out), v);
   } else {
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), _mm512_cvtepi32_epi16(code.raw));  // vpmovdw
+    const __m256i v = _mm512_cvtepi32_epi16(code.raw);  // vpmovdw
+    if constexpr (kStream) _mm256_stream_si256(reinterpret_cast<__m256i*>(out), v);
+    else _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), v);
   }
 #else
   const hn::Rebind<Code, DF> dc;
@@ -160,14 +136,10 @@ struct TailBlock {
   }
 };
 
-HWY_INLINE bool NormalReciprocal(float inv) { return inv >= 1.17549435e-38f && inv <= 3.40282347e+38f; }
-
 // The parameters of the lanes of one vector: lo / hi are the clamp bounds qmin - zp, qmax - zp.
 struct LaneParams {
   VF scale, inv, zp, lo, hi;
-  VF near;     // a lane of x * inv_scale this near a half-integer is decided by exact division
   VI zpi;
-  MF inv_bad;  // lanes whose reciprocal is not a normal float: decided by exact division
 };
 
 // Per-tensor parameters: the same for every vector.
@@ -181,15 +153,7 @@ class RunSource {
     l_.lo = hn::Set(d, p.qmin - p.zero_point);
     l_.hi = hn::Set(d, p.qmax - p.zero_point);
     l_.zpi = hn::Set(DI(), static_cast<int32_t>(p.zero_point));
-    // One bound for the whole clamp range: 0.5 - max|v| * 2^-21, rounded down (so never above the
-    // per-lane bound). The reciprocal is checked once, by the caller choosing Scaling::kDiv.
-    const double vmax = std::max(std::fabs(static_cast<double>(p.qmin - p.zero_point)),
-                                 std::fabs(static_cast<double>(p.qmax - p.zero_point)));
-    l_.near = hn::Set(d, std::nextafter(static_cast<float>(0.5 - vmax * 0x1p-21), 0.0f));
-    l_.inv_bad = hn::FirstN(d, 0);
   }
-  // Whether the reciprocal can stand in for the division at all.
-  static bool ReciprocalUsable(const ref::run_params& p) { return NormalReciprocal(p.inv_scale); }
   HWY_INLINE const LaneParams& At(size_t, size_t, bool) const { return l_; }
 
  private:
@@ -217,9 +181,6 @@ class RowSource {
     l.lo = hn::Sub(hn::Set(d, p_.qmin), l.zp);
     l.hi = hn::Sub(hn::Set(d, p_.qmax), l.zp);
     l.zpi = NearestI32(d, l.zp);
-    l.near = hn::NegMulAdd(hn::Abs(hn::Max(hn::Abs(l.lo), hn::Abs(l.hi))), hn::Set(d, 4.76837158203125e-07f),
-                           hn::Set(d, 0.5f));
-    l.inv_bad = hn::Not(hn::And(hn::Ge(l.inv, hn::Set(d, 1.17549435e-38f)), hn::Le(l.inv, hn::Set(d, 3.40282347e+38f))));
     return l;
   }
 
@@ -229,33 +190,32 @@ class RowSource {
 
 template <Scaling S, Rounding R>
 HWY_INLINE VI Rounded(DF d, VF x, const LaneParams& l) {
-  return RoundedClamped<S, R>(d, x, l.scale, l.inv, l.lo, l.hi, l.near, l.inv_bad);
+  return RoundedClamped<S, R>(d, x, l.scale, l.inv, l.lo, l.hi);
 }
 
-// Calls f.template operator()<Scaling, Rounding>() for the profile. `reciprocal_usable` false (a
-// per-tensor reciprocal that is not a normal float) makes the division profiles always divide.
+// Calls f.template operator()<Scaling, Rounding>() for the profile.
 template <class F>
-HWY_INLINE void WithNumerics(profile numerics, bool reciprocal_usable, F&& f) {
-  const Rounding kTie = Rounding::kEven;
+HWY_INLINE void WithNumerics(profile numerics, F&& f) {
   switch (numerics) {
-    case profile::pytorch: return f.template operator()<Scaling::kMul, kTie>();
-    case profile::tflite:
-      if (!reciprocal_usable) return f.template operator()<Scaling::kDiv, Rounding::kAway>();
-      return f.template operator()<Scaling::kDivFast, Rounding::kAway>();
+    case profile::pytorch: return f.template operator()<Scaling::kMul, Rounding::kEven>();
+    case profile::tflite: return f.template operator()<Scaling::kDiv, Rounding::kAway>();
     case profile::onnx: break;
   }
-  if (!reciprocal_usable) return f.template operator()<Scaling::kDiv, kTie>();
-  f.template operator()<Scaling::kDivFast, kTie>();
+  f.template operator()<Scaling::kDiv, Rounding::kEven>();
 }
 
-// quantize: code = r + zp
-template <Scaling S, Rounding R, class Src, class Code>
+// Footprint (bytes read + written) from which quantize streams its output past the caches: above
+// the 32 MiB L3 of the machine measured, where the output is evicted before it could be reused.
+constexpr size_t kStreamBytes = size_t{48} << 20;
+
+// quantize: code = r + zp. kStream: q + 0 is aligned to a vector of codes; stores bypass the cache.
+template <Scaling S, Rounding R, bool kStream = false, class Src, class Code>
 HWY_INLINE void QuantizeImpl(const float* HWY_RESTRICT x, size_t n, const Src& src, Code* HWY_RESTRICT q) {
   const DF d;
   ForEachVector(d, n, [&](size_t i, size_t count, bool tail) HWY_ATTR LOWBIT_FLATTEN {
     const LaneParams& l = src.At(i, count, tail);
     if (!tail) {
-      StoreCodes(d, hn::Add(Rounded<S, R>(d, hn::LoadU(d, x + i), l), l.zpi), q + i);
+      StoreCodes<kStream>(d, hn::Add(Rounded<S, R>(d, hn::LoadU(d, x + i), l), l.zpi), q + i);
     } else {
       const TailBlock<float> in(x + i, count, 0.0f);
       HWY_ALIGN Code out[kMaxLanes];
@@ -323,20 +283,36 @@ HWY_INLINE void RequantizeImpl(const In* HWY_RESTRICT q, size_t n, const Src& fr
 template <class Code>
 void QuantizeRun(const float* HWY_RESTRICT x, size_t n, const ref::run_params& p, Code* HWY_RESTRICT q) {
   const RunSource src(p);
-  WithNumerics(p.numerics, RunSource::ReciprocalUsable(p), [&]<Scaling S, Rounding R>() { QuantizeImpl<S, R>(x, n, src, q); });
+  // Outputs that cannot stay in cache anyway go around it: without the read-for-ownership of the
+  // output lines, 16 Mi elements move ~20% fewer bytes. Measured on AVX-512 (bench/uniform_bench);
+  // the head up to the first aligned output vector is stored normally.
+  const size_t vec_bytes = hn::Lanes(DF()) * sizeof(Code);
+  if (n * (sizeof(float) + sizeof(Code)) >= kStreamBytes) {
+    const size_t misalign = reinterpret_cast<uintptr_t>(q) % vec_bytes;
+    const size_t head = misalign == 0 ? 0 : std::min(n, (vec_bytes - misalign) / sizeof(Code));
+    if (head * sizeof(Code) + misalign == vec_bytes || head == 0) {
+      WithNumerics(p.numerics, [&]<Scaling S, Rounding R>() {
+        QuantizeImpl<S, R>(x, head, src, q);
+        QuantizeImpl<S, R, true>(x + head, n - head, src, q + head);
+      });
+      hwy::FlushStream();
+      return;
+    }
+  }
+  WithNumerics(p.numerics, [&]<Scaling S, Rounding R>() { QuantizeImpl<S, R>(x, n, src, q); });
 }
 template <class Code>
 void QuantizeRow(const float* HWY_RESTRICT x, size_t n, const ref::row_params& p, Code* HWY_RESTRICT q) {
   const RowSource src(p);
-  WithNumerics(p.numerics, true, [&]<Scaling S, Rounding R>() { QuantizeImpl<S, R>(x, n, src, q); });
+  WithNumerics(p.numerics, [&]<Scaling S, Rounding R>() { QuantizeImpl<S, R>(x, n, src, q); });
 }
 inline void FakeQuantizeRun(const float* HWY_RESTRICT x, size_t n, const ref::run_params& p, float* HWY_RESTRICT y) {
   const RunSource src(p);
-  WithNumerics(p.numerics, RunSource::ReciprocalUsable(p), [&]<Scaling S, Rounding R>() { FakeQuantizeImpl<S, R>(x, n, src, y); });
+  WithNumerics(p.numerics, [&]<Scaling S, Rounding R>() { FakeQuantizeImpl<S, R>(x, n, src, y); });
 }
 inline void FakeQuantizeRow(const float* HWY_RESTRICT x, size_t n, const ref::row_params& p, float* HWY_RESTRICT y) {
   const RowSource src(p);
-  WithNumerics(p.numerics, true, [&]<Scaling S, Rounding R>() { FakeQuantizeImpl<S, R>(x, n, src, y); });
+  WithNumerics(p.numerics, [&]<Scaling S, Rounding R>() { FakeQuantizeImpl<S, R>(x, n, src, y); });
 }
 template <class Code>
 void DequantizeRun(const Code* HWY_RESTRICT q, size_t n, const ref::run_params& p, float* HWY_RESTRICT y) {
@@ -350,13 +326,13 @@ template <class In, class Out>
 void RequantizeRun(const In* HWY_RESTRICT q, size_t n, const ref::run_params& from, const ref::run_params& to,
                    Out* HWY_RESTRICT out) {
   const RunSource f(from), t(to);
-  WithNumerics(to.numerics, RunSource::ReciprocalUsable(to), [&]<Scaling S, Rounding R>() { RequantizeImpl<S, R>(q, n, f, t, out); });
+  WithNumerics(to.numerics, [&]<Scaling S, Rounding R>() { RequantizeImpl<S, R>(q, n, f, t, out); });
 }
 template <class In, class Out>
 void RequantizeRow(const In* HWY_RESTRICT q, size_t n, const ref::row_params& from, const ref::row_params& to,
                    Out* HWY_RESTRICT out) {
   const RowSource f(from), t(to);
-  WithNumerics(to.numerics, true, [&]<Scaling S, Rounding R>() { RequantizeImpl<S, R>(q, n, f, t, out); });
+  WithNumerics(to.numerics, [&]<Scaling S, Rounding R>() { RequantizeImpl<S, R>(q, n, f, t, out); });
 }
 
 int64_t Target() { return HWY_TARGET; }
