@@ -12,8 +12,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <algorithm>
-#include <cmath>
 #include <cstring>
 
 #include "hwy/cache_control.h"
@@ -106,8 +104,8 @@ HWY_INLINE VF LoadCodes(DF d, const Code* HWY_RESTRICT in) {
 }
 
 // Lambdas are not inlined into the loop by default; the per-vector call would cost more than the body.
-#ifndef LOWBIT_FLATTEN
-#define LOWBIT_FLATTEN __attribute__((always_inline))
+#ifndef LOWBIT_LAMBDA_INLINE
+#define LOWBIT_LAMBDA_INLINE __attribute__((always_inline))
 #endif
 
 // Runs body(i, count, tail) over [0, n) in whole vectors, two per iteration; the last partial vector
@@ -212,7 +210,7 @@ constexpr size_t kStreamBytes = size_t{48} << 20;
 template <Scaling S, Rounding R, bool kStream = false, class Src, class Code>
 HWY_INLINE void QuantizeImpl(const float* HWY_RESTRICT x, size_t n, const Src& src, Code* HWY_RESTRICT q) {
   const DF d;
-  ForEachVector(d, n, [&](size_t i, size_t count, bool tail) HWY_ATTR LOWBIT_FLATTEN {
+  ForEachVector(d, n, [&](size_t i, size_t count, bool tail) HWY_ATTR LOWBIT_LAMBDA_INLINE {
     const LaneParams& l = src.At(i, count, tail);
     if (!tail) {
       StoreCodes<kStream>(d, hn::Add(Rounded<S, R>(d, hn::LoadU(d, x + i), l), l.zpi), q + i);
@@ -229,7 +227,7 @@ HWY_INLINE void QuantizeImpl(const float* HWY_RESTRICT x, size_t n, const Src& s
 template <Scaling S, Rounding R, class Src>
 HWY_INLINE void FakeQuantizeImpl(const float* HWY_RESTRICT x, size_t n, const Src& src, float* HWY_RESTRICT y) {
   const DF d;
-  ForEachVector(d, n, [&](size_t i, size_t count, bool tail) HWY_ATTR LOWBIT_FLATTEN {
+  ForEachVector(d, n, [&](size_t i, size_t count, bool tail) HWY_ATTR LOWBIT_LAMBDA_INLINE {
     const LaneParams& l = src.At(i, count, tail);
     if (!tail) {
       hn::StoreU(hn::Mul(hn::ConvertTo(d, Rounded<S, R>(d, hn::LoadU(d, x + i), l)), l.scale), d, y + i);
@@ -246,7 +244,7 @@ HWY_INLINE void FakeQuantizeImpl(const float* HWY_RESTRICT x, size_t n, const Sr
 template <class Src, class Code>
 HWY_INLINE void DequantizeImpl(const Code* HWY_RESTRICT q, size_t n, const Src& src, float* HWY_RESTRICT y) {
   const DF d;
-  ForEachVector(d, n, [&](size_t i, size_t count, bool tail) HWY_ATTR LOWBIT_FLATTEN {
+  ForEachVector(d, n, [&](size_t i, size_t count, bool tail) HWY_ATTR LOWBIT_LAMBDA_INLINE {
     const LaneParams& l = src.At(i, count, tail);
     if (!tail) {
       hn::StoreU(hn::Mul(hn::Sub(LoadCodes(d, q + i), l.zp), l.scale), d, y + i);
@@ -264,7 +262,7 @@ template <Scaling S, Rounding R, class Src, class In, class Out>
 HWY_INLINE void RequantizeImpl(const In* HWY_RESTRICT q, size_t n, const Src& from, const Src& to,
                                Out* HWY_RESTRICT out) {
   const DF d;
-  ForEachVector(d, n, [&](size_t i, size_t count, bool tail) HWY_ATTR LOWBIT_FLATTEN {
+  ForEachVector(d, n, [&](size_t i, size_t count, bool tail) HWY_ATTR LOWBIT_LAMBDA_INLINE {
     const LaneParams& f = from.At(i, count, tail);
     const LaneParams& t = to.At(i, count, tail);
     if (!tail) {
