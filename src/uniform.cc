@@ -38,6 +38,19 @@ void check_sizes(std::size_t in, std::size_t out, const quant_params& p, const c
   }
 }
 
+void check_packed4(std::size_t count, std::size_t bytes, const quant_params& p, const char* what) {
+  if (p.format().bits > 4) {
+    throw error(errc::type_mismatch,
+                std::string(what) + ": " + std::to_string(p.format().bits) + "-bit codes do not fit a nibble");
+  }
+  if (bytes != packed4_size(count)) {
+    throw error(errc::size_mismatch, std::string(what) + ": " + std::to_string(count) + " elements need " +
+                                         std::to_string(packed4_size(count)) + " bytes, " + std::to_string(bytes) +
+                                         " given");
+  }
+  check_sizes(count, count, p, what);
+}
+
 // ----------------------------------------------------------------------------------------------------
 // The layout walker: splits [0, n) into segments whose parameters a kernel can take directly.
 //   run      : `length` elements share parameter `param`
@@ -262,16 +275,7 @@ void requantize(std::span<const In> q, const quant_params& from, const quant_par
 }
 
 void quantize_packed4(std::span<const float> x, const quant_params& p, std::span<std::uint8_t> packed) {
-  if (p.format().bits > 4) {
-    throw error(errc::type_mismatch, "quantize_packed4: " + std::to_string(p.format().bits) +
-                                         "-bit codes do not fit a nibble");
-  }
-  if (packed.size() != packed4_size(x.size())) {
-    throw error(errc::size_mismatch, "quantize_packed4: " + std::to_string(x.size()) + " elements need " +
-                                         std::to_string(packed4_size(x.size())) + " bytes, " +
-                                         std::to_string(packed.size()) + " given");
-  }
-  check_sizes(x.size(), x.size(), p, "quantize_packed4");
+  check_packed4(x.size(), packed.size(), p, "quantize_packed4");
   std::vector<std::int8_t> codes(x.size());
   if (p.format().is_signed) {
     quantize_unchecked(x.data(), x.size(), p, codes.data());
@@ -286,16 +290,7 @@ void quantize_packed4(std::span<const float> x, const quant_params& p, std::span
 }
 
 void dequantize_packed4(std::span<const std::uint8_t> packed, const quant_params& p, std::span<float> y) {
-  if (p.format().bits > 4) {
-    throw error(errc::type_mismatch, "dequantize_packed4: " + std::to_string(p.format().bits) +
-                                         "-bit codes do not fit a nibble");
-  }
-  if (packed.size() != packed4_size(y.size())) {
-    throw error(errc::size_mismatch, "dequantize_packed4: " + std::to_string(y.size()) + " elements need " +
-                                         std::to_string(packed4_size(y.size())) + " bytes, " +
-                                         std::to_string(packed.size()) + " given");
-  }
-  check_sizes(y.size(), y.size(), p, "dequantize_packed4");
+  check_packed4(y.size(), packed.size(), p, "dequantize_packed4");
   std::vector<std::int8_t> codes(y.size());
   const bool is_signed = p.format().is_signed;
   for (std::size_t i = 0; i < y.size(); ++i) {

@@ -6,6 +6,7 @@
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
 #include "src/cpu/uniform-inl.h"
+#include "lowbit/detail/uniform_kernels.h"
 
 // Non-template entry points per target, named F32ToS8 etc. as XNNPACK names data types.
 HWY_BEFORE_NAMESPACE();
@@ -43,17 +44,7 @@ void FakeQuantizeRowF32(const float* x, size_t n, const ref::row_params& p, floa
                                         const ref::row_params& to, Out* out) {                      \
     RequantizeRow(q, n, from, to, out);                                                             \
   }
-#define LOWBIT_FOR_EACH_REQUANTIZE(X) \
-  X(S8, int8_t, S8, int8_t)           \
-  X(S8, int8_t, U8, uint8_t)          \
-  X(S8, int8_t, S16, int16_t)         \
-  X(U8, uint8_t, S8, int8_t)          \
-  X(U8, uint8_t, U8, uint8_t)         \
-  X(U8, uint8_t, S16, int16_t)        \
-  X(S16, int16_t, S8, int8_t)         \
-  X(S16, int16_t, U8, uint8_t)        \
-  X(S16, int16_t, S16, int16_t)
-LOWBIT_FOR_EACH_REQUANTIZE(LOWBIT_REQUANTIZE_KERNELS)
+LOWBIT_UNIFORM_REQUANTIZE_PAIRS(LOWBIT_REQUANTIZE_KERNELS)
 #undef LOWBIT_REQUANTIZE_KERNELS
 
 }  // namespace lowbit::detail::HWY_NAMESPACE
@@ -108,7 +99,7 @@ void fake_quantize_row(const float* x, std::size_t n, const row_params& p, float
                       Out* out) noexcept {                                                          \
     HWY_DYNAMIC_DISPATCH(RequantizeRow##TokIn##To##TokOut)(q, n, from, to, out);                    \
   }
-LOWBIT_FOR_EACH_REQUANTIZE(LOWBIT_EXPORT_REQUANTIZE)
+LOWBIT_UNIFORM_REQUANTIZE_PAIRS(LOWBIT_EXPORT_REQUANTIZE)
 #undef LOWBIT_EXPORT_REQUANTIZE
 
 HWY_EXPORT(Target);

@@ -29,7 +29,7 @@ void fake_quantize_row(const float* x, std::size_t n, const row_params& p, float
   ref::fake_quantize_row(x, n, p, y);
 }
 
-#define LOWBIT_REFERENCE_REQUANTIZE(In, Out)                                                        \
+#define LOWBIT_REFERENCE_REQUANTIZE(TokIn, In, TokOut, Out)                                        \
   void requantize_run(const In* q, std::size_t n, const run_params& from, const run_params& to,     \
                       Out* out) noexcept {                                                          \
     ref::requantize_run(q, n, from, to, out);                                                       \
@@ -38,15 +38,7 @@ void fake_quantize_row(const float* x, std::size_t n, const row_params& p, float
                       Out* out) noexcept {                                                          \
     ref::requantize_row(q, n, from, to, out);                                                       \
   }
-LOWBIT_REFERENCE_REQUANTIZE(std::int8_t, std::int8_t)
-LOWBIT_REFERENCE_REQUANTIZE(std::int8_t, std::uint8_t)
-LOWBIT_REFERENCE_REQUANTIZE(std::int8_t, std::int16_t)
-LOWBIT_REFERENCE_REQUANTIZE(std::uint8_t, std::int8_t)
-LOWBIT_REFERENCE_REQUANTIZE(std::uint8_t, std::uint8_t)
-LOWBIT_REFERENCE_REQUANTIZE(std::uint8_t, std::int16_t)
-LOWBIT_REFERENCE_REQUANTIZE(std::int16_t, std::int8_t)
-LOWBIT_REFERENCE_REQUANTIZE(std::int16_t, std::uint8_t)
-LOWBIT_REFERENCE_REQUANTIZE(std::int16_t, std::int16_t)
+LOWBIT_UNIFORM_REQUANTIZE_PAIRS(LOWBIT_REFERENCE_REQUANTIZE)
 #undef LOWBIT_REFERENCE_REQUANTIZE
 
 std::vector<std::int64_t> available_targets() { return {0}; }

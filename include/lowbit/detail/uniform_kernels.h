@@ -35,20 +35,25 @@ void fake_quantize_run(const float* x, std::size_t n, const run_params& p, float
 void fake_quantize_row(const float* x, std::size_t n, const row_params& p, float* y) noexcept;
 
 // Requantize code -> code through float32 (see ref::requantize_run).
-#define LOWBIT_DECLARE_REQUANTIZE(In, Out)                                                          \
+// The (In, Out) pairs with SIMD requantize kernels, as X(InToken, In, OutToken, Out); the one list
+// the declarations, the Highway kernels and the reference build all expand.
+#define LOWBIT_UNIFORM_REQUANTIZE_PAIRS(X)      \
+  X(S8, std::int8_t, S8, std::int8_t)           \
+  X(S8, std::int8_t, U8, std::uint8_t)          \
+  X(S8, std::int8_t, S16, std::int16_t)         \
+  X(U8, std::uint8_t, S8, std::int8_t)          \
+  X(U8, std::uint8_t, U8, std::uint8_t)         \
+  X(U8, std::uint8_t, S16, std::int16_t)        \
+  X(S16, std::int16_t, S8, std::int8_t)         \
+  X(S16, std::int16_t, U8, std::uint8_t)        \
+  X(S16, std::int16_t, S16, std::int16_t)
+
+#define LOWBIT_DECLARE_REQUANTIZE(TokIn, In, TokOut, Out)                                           \
   void requantize_run(const In* q, std::size_t n, const run_params& from, const run_params& to,     \
                       Out* out) noexcept;                                                           \
   void requantize_row(const In* q, std::size_t n, const row_params& from, const row_params& to,     \
                       Out* out) noexcept;
-LOWBIT_DECLARE_REQUANTIZE(std::int8_t, std::int8_t)
-LOWBIT_DECLARE_REQUANTIZE(std::int8_t, std::uint8_t)
-LOWBIT_DECLARE_REQUANTIZE(std::int8_t, std::int16_t)
-LOWBIT_DECLARE_REQUANTIZE(std::uint8_t, std::int8_t)
-LOWBIT_DECLARE_REQUANTIZE(std::uint8_t, std::uint8_t)
-LOWBIT_DECLARE_REQUANTIZE(std::uint8_t, std::int16_t)
-LOWBIT_DECLARE_REQUANTIZE(std::int16_t, std::int8_t)
-LOWBIT_DECLARE_REQUANTIZE(std::int16_t, std::uint8_t)
-LOWBIT_DECLARE_REQUANTIZE(std::int16_t, std::int16_t)
+LOWBIT_UNIFORM_REQUANTIZE_PAIRS(LOWBIT_DECLARE_REQUANTIZE)
 #undef LOWBIT_DECLARE_REQUANTIZE
 
 /// The instruction sets the kernels were compiled for and this CPU supports, best first, as
