@@ -15,17 +15,6 @@ namespace {
 // ----------------------------------------------------------------------------------------------------
 // Validation
 
-template <class Code>
-void check_storage(const quant_params& p, const char* what) {
-  const code_format f = p.format();
-  if (f.is_signed != std::is_signed_v<Code> || f.bits > static_cast<int>(8 * sizeof(Code))) {
-    throw error(errc::type_mismatch, std::string(what) + ": a " + std::to_string(8 * sizeof(Code)) + "-bit " +
-                                         (std::is_signed_v<Code> ? "signed" : "unsigned") +
-                                         " storage cannot hold " + std::to_string(f.bits) + "-bit " +
-                                         (f.is_signed ? "signed" : "unsigned") + " codes");
-  }
-}
-
 void check_sizes(std::size_t in, std::size_t out, const quant_params& p, const char* what) {
   if (in != out) {
     throw error(errc::size_mismatch, std::string(what) + ": input has " + std::to_string(in) +
@@ -224,14 +213,14 @@ void dequantize_unchecked(const Code* q, std::size_t n, const quant_params& p, f
 
 template <code_storage Code>
 void quantize(std::span<const float> x, const quant_params& p, std::span<Code> q) {
-  check_storage<Code>(p, "quantize");
+  detail::check_code_storage<Code>(p, "quantize");
   check_sizes(x.size(), q.size(), p, "quantize");
   quantize_unchecked(x.data(), x.size(), p, q.data());
 }
 
 template <code_storage Code>
 void dequantize(std::span<const Code> q, const quant_params& p, std::span<float> y) {
-  check_storage<Code>(p, "dequantize");
+  detail::check_code_storage<Code>(p, "dequantize");
   check_sizes(q.size(), y.size(), p, "dequantize");
   dequantize_unchecked(q.data(), q.size(), p, y.data());
 }
@@ -248,8 +237,8 @@ void fake_quantize(std::span<const float> x, const quant_params& p, std::span<fl
 
 template <code_storage In, code_storage Out>
 void requantize(std::span<const In> q, const quant_params& from, const quant_params& to, std::span<Out> out) {
-  check_storage<In>(from, "requantize (from)");
-  check_storage<Out>(to, "requantize (to)");
+  detail::check_code_storage<In>(from, "requantize (from)");
+  detail::check_code_storage<Out>(to, "requantize (to)");
   check_sizes(q.size(), out.size(), from, "requantize (from)");
   check_sizes(q.size(), out.size(), to, "requantize (to)");
   const std::size_t n = q.size();

@@ -17,7 +17,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <type_traits>
+#include <utility>
 
 #include "lowbit/quant_params.h"
 #include "lowbit/quantizer.h"
@@ -28,6 +30,20 @@ namespace lowbit {
 template <class T>
 concept code_storage = std::same_as<T, std::int8_t> || std::same_as<T, std::uint8_t> ||
                        std::same_as<T, std::int16_t> || std::same_as<T, std::uint16_t>;
+
+namespace detail {
+/// Throws errc::type_mismatch unless Code holds p's codes (same signedness, bits <= storage bits).
+template <code_storage Code>
+void check_code_storage(const quant_params& p, const char* what) {
+  const code_format f = p.format();
+  if (f.is_signed != std::is_signed_v<Code> || f.bits > static_cast<int>(8 * sizeof(Code))) {
+    throw error(errc::type_mismatch, std::string(what) + ": a " + std::to_string(8 * sizeof(Code)) + "-bit " +
+                                         (std::is_signed_v<Code> ? "signed" : "unsigned") +
+                                         " storage cannot hold " + std::to_string(f.bits) + "-bit " +
+                                         (f.is_signed ? "signed" : "unsigned") + " codes");
+  }
+}
+}  // namespace detail
 
 /// Quantizes x with p into q (numerics above, p.numerics() chooses the profile).
 /// Throws errc::type_mismatch if Code cannot hold p.format() (signedness must match, bits <= storage
@@ -74,11 +90,7 @@ class uniform_quantizer {
 
   /// Throws errc::type_mismatch if Code cannot hold params.format().
   explicit uniform_quantizer(quant_params params) : params_(std::move(params)) {
-    const code_format f = params_.format();
-    if (f.is_signed != std::is_signed_v<Code> || f.bits > static_cast<int>(8 * sizeof(Code))) {
-      throw error(errc::type_mismatch, "code storage cannot hold " + std::to_string(f.bits) + "-bit " +
-                                           (f.is_signed ? "signed" : "unsigned") + " codes");
-    }
+    detail::check_code_storage<Code>(params_, "uniform_quantizer");
   }
 
   const quant_params& params() const noexcept { return params_; }
