@@ -108,21 +108,7 @@ HWY_INLINE VF LoadCodes(DF d, const Code* HWY_RESTRICT in) {
 #define LOWBIT_LAMBDA_INLINE __attribute__((always_inline))
 #endif
 
-// Runs body(i, count, tail) over [0, n) in whole vectors, two per iteration; the last partial vector
-// goes through zero-padded stack copies (tail = true), so tails run the same SIMD code as the body.
 constexpr size_t kMaxLanes = HWY_MAX_BYTES / sizeof(float);
-
-template <class Body>
-HWY_INLINE void ForEachVector(DF d, size_t n, Body body) {
-  const size_t N = hn::Lanes(d);
-  size_t i = 0;
-  for (; i + 2 * N <= n; i += 2 * N) {
-    body(i, N, false);
-    body(i + N, N, false);
-  }
-  for (; i + N <= n; i += N) body(i, N, false);
-  if (i < n) body(i, n - i, true);
-}
 
 // A block of kMaxLanes elements holding `count` elements of `src`, the rest `fill` (for tails).
 template <class T>
@@ -202,59 +188,53 @@ HWY_INLINE void WithNumerics(profile numerics, F&& f) {
   f.template operator()<Scaling::kDiv, Rounding::kEven>();
 }
 
-// Footprint (bytes read + written) from which quantize streams its output past the caches: above
-// the 32 MiB L3 of the machine measured, where the output is evicted before it could be reused.
-constexpr size_t kStreamBytes = size_t{48} << 20;
+// Applies `op(in, out, lane_params...)`, which maps one vector of `in` to one vector of `out`, over
+// [0, n): whole vectors two per iteration, then the last partial vector through zero-padded stack
+// copies, so tails run the same SIMD code as the body. Each source gives the lane parameters of the
+// vector at i.
+template <class In, class Out, class Op, class... Src>
+HWY_INLINE void Map(const In* HWY_RESTRICT in, size_t n, Out* HWY_RESTRICT out, Op op, Src... src) {
+  const size_t N = hn::Lanes(DF());
+  size_t i = 0;
+  for (; i + 2 * N <= n; i += 2 * N) {
+    op(in + i, out + i, src.At(i, N, false)...);
+    op(in + i + N, out + i + N, src.At(i + N, N, false)...);
+  }
+  for (; i + N <= n; i += N) op(in + i, out + i, src.At(i, N, false)...);
+  if (i < n) {
+    const size_t count = n - i;
+    const TailBlock<In> tail_in(in + i, count, In{0});
+    HWY_ALIGN Out tail_out[kMaxLanes];
+    op(tail_in.v, tail_out, src.At(i, count, true)...);
+    std::memcpy(out + i, tail_out, count * sizeof(Out));
+  }
+}
 
-// quantize: code = r + zp. kStream: q + 0 is aligned to a vector of codes; stores bypass the cache.
+// quantize: code = r + zp. kStream: non-temporal stores, to whole vectors at aligned addresses only.
 template <Scaling S, Rounding R, bool kStream = false, class Src, class Code>
 HWY_INLINE void QuantizeImpl(const float* HWY_RESTRICT x, size_t n, const Src& src, Code* HWY_RESTRICT q) {
   const DF d;
-  ForEachVector(d, n, [&](size_t i, size_t count, bool tail) HWY_ATTR LOWBIT_LAMBDA_INLINE {
-    const LaneParams& l = src.At(i, count, tail);
-    if (!tail) {
-      StoreCodes<kStream>(d, hn::Add(Rounded<S, R>(d, hn::LoadU(d, x + i), l), l.zpi), q + i);
-    } else {
-      const TailBlock<float> in(x + i, count, 0.0f);
-      HWY_ALIGN Code out[kMaxLanes];
-      StoreCodes(d, hn::Add(Rounded<S, R>(d, hn::Load(d, in.v), l), l.zpi), out);
-      std::memcpy(q + i, out, count * sizeof(Code));
-    }
-  });
+  Map(x, n, q, [&](const float* in, Code* out, const LaneParams& l) HWY_ATTR LOWBIT_LAMBDA_INLINE {
+    StoreCodes<kStream>(d, hn::Add(Rounded<S, R>(d, hn::LoadU(d, in), l), l.zpi), out);
+  }, src);
 }
 
 // fake-quantize: (code - zp) * scale = r * scale
 template <Scaling S, Rounding R, class Src>
 HWY_INLINE void FakeQuantizeImpl(const float* HWY_RESTRICT x, size_t n, const Src& src, float* HWY_RESTRICT y) {
   const DF d;
-  ForEachVector(d, n, [&](size_t i, size_t count, bool tail) HWY_ATTR LOWBIT_LAMBDA_INLINE {
-    const LaneParams& l = src.At(i, count, tail);
-    if (!tail) {
-      hn::StoreU(hn::Mul(hn::ConvertTo(d, Rounded<S, R>(d, hn::LoadU(d, x + i), l)), l.scale), d, y + i);
-    } else {
-      const TailBlock<float> in(x + i, count, 0.0f);
-      HWY_ALIGN float out[kMaxLanes];
-      hn::Store(hn::Mul(hn::ConvertTo(d, Rounded<S, R>(d, hn::Load(d, in.v), l)), l.scale), d, out);
-      std::memcpy(y + i, out, count * sizeof(float));
-    }
-  });
+  Map(x, n, y, [&](const float* in, float* out, const LaneParams& l) HWY_ATTR LOWBIT_LAMBDA_INLINE {
+    hn::StoreU(hn::Mul(hn::ConvertTo(d, Rounded<S, R>(d, hn::LoadU(d, in), l)), l.scale), d, out);
+  }, src);
 }
 
 // dequantize: (code - zp) * scale
 template <class Src, class Code>
 HWY_INLINE void DequantizeImpl(const Code* HWY_RESTRICT q, size_t n, const Src& src, float* HWY_RESTRICT y) {
   const DF d;
-  ForEachVector(d, n, [&](size_t i, size_t count, bool tail) HWY_ATTR LOWBIT_LAMBDA_INLINE {
-    const LaneParams& l = src.At(i, count, tail);
-    if (!tail) {
-      hn::StoreU(hn::Mul(hn::Sub(LoadCodes(d, q + i), l.zp), l.scale), d, y + i);
-    } else {
-      const TailBlock<Code> in(q + i, count, Code{0});
-      HWY_ALIGN float out[kMaxLanes];
-      hn::Store(hn::Mul(hn::Sub(LoadCodes(d, in.v), l.zp), l.scale), d, out);
-      std::memcpy(y + i, out, count * sizeof(float));
-    }
-  });
+  Map(q, n, y, [&](const Code* in, float* out, const LaneParams& l) HWY_ATTR LOWBIT_LAMBDA_INLINE {
+    hn::StoreU(hn::Mul(hn::Sub(LoadCodes(d, in), l.zp), l.scale), d, out);
+  }, src);
 }
 
 // requantize: code_to(dequantize_from(q))
@@ -262,42 +242,36 @@ template <Scaling S, Rounding R, class Src, class In, class Out>
 HWY_INLINE void RequantizeImpl(const In* HWY_RESTRICT q, size_t n, const Src& from, const Src& to,
                                Out* HWY_RESTRICT out) {
   const DF d;
-  ForEachVector(d, n, [&](size_t i, size_t count, bool tail) HWY_ATTR LOWBIT_LAMBDA_INLINE {
-    const LaneParams& f = from.At(i, count, tail);
-    const LaneParams& t = to.At(i, count, tail);
-    if (!tail) {
-      const VF v = hn::Mul(hn::Sub(LoadCodes(d, q + i), f.zp), f.scale);
-      StoreCodes(d, hn::Add(Rounded<S, R>(d, v, t), t.zpi), out + i);
-    } else {
-      const TailBlock<In> in(q + i, count, In{0});
-      HWY_ALIGN Out o[kMaxLanes];
-      const VF v = hn::Mul(hn::Sub(LoadCodes(d, in.v), f.zp), f.scale);
-      StoreCodes(d, hn::Add(Rounded<S, R>(d, v, t), t.zpi), o);
-      std::memcpy(out + i, o, count * sizeof(Out));
-    }
-  });
+  Map(q, n, out, [&](const In* in, Out* o, const LaneParams& f, const LaneParams& t) HWY_ATTR LOWBIT_LAMBDA_INLINE {
+    const VF v = hn::Mul(hn::Sub(LoadCodes(d, in), f.zp), f.scale);
+    StoreCodes(d, hn::Add(Rounded<S, R>(d, v, t), t.zpi), o);
+  }, from, to);
 }
+
+// Footprint (bytes read + written) from which quantize streams its output past the caches: above
+// the 32 MiB L3 of the machine measured, where the output is evicted before it could be reused.
+constexpr size_t kStreamBytes = size_t{48} << 20;
 
 template <class Code>
 void QuantizeRun(const float* HWY_RESTRICT x, size_t n, const ref::run_params& p, Code* HWY_RESTRICT q) {
   const RunSource src(p);
-  // Outputs that cannot stay in cache anyway go around it: without the read-for-ownership of the
-  // output lines, 16 Mi elements move ~20% fewer bytes. Measured on AVX-512 (bench/uniform_bench);
-  // the head up to the first aligned output vector is stored normally.
-  const size_t vec_bytes = hn::Lanes(DF()) * sizeof(Code);
-  if (n * (sizeof(float) + sizeof(Code)) >= kStreamBytes) {
-    const size_t misalign = reinterpret_cast<uintptr_t>(q) % vec_bytes;
-    const size_t head = misalign == 0 ? 0 : std::min(n, (vec_bytes - misalign) / sizeof(Code));
-    if (head * sizeof(Code) + misalign == vec_bytes || head == 0) {
-      WithNumerics(p.numerics, [&]<Scaling S, Rounding R>() {
-        QuantizeImpl<S, R>(x, head, src, q);
-        QuantizeImpl<S, R, true>(x + head, n - head, src, q + head);
-      });
-      hwy::FlushStream();
-      return;
-    }
+  if (n * (sizeof(float) + sizeof(Code)) < kStreamBytes) {
+    WithNumerics(p.numerics, [&]<Scaling S, Rounding R>() { QuantizeImpl<S, R>(x, n, src, q); });
+    return;
   }
-  WithNumerics(p.numerics, [&]<Scaling S, Rounding R>() { QuantizeImpl<S, R>(x, n, src, q); });
+  // Outputs that cannot stay in cache anyway go around it: without the read-for-ownership of the
+  // output lines, 16 Mi elements move ~20% fewer bytes (measured on AVX-512, bench/uniform_bench).
+  // The head up to the first aligned output vector and the partial last vector are stored normally.
+  const size_t lanes = hn::Lanes(DF());
+  const size_t misalign = reinterpret_cast<uintptr_t>(q) % (lanes * sizeof(Code)) / sizeof(Code);
+  const size_t head = misalign == 0 ? 0 : lanes - misalign;
+  const size_t body = (n - head) / lanes * lanes;
+  WithNumerics(p.numerics, [&]<Scaling S, Rounding R>() {
+    QuantizeImpl<S, R>(x, head, src, q);
+    QuantizeImpl<S, R, true>(x + head, body, src, q + head);
+    QuantizeImpl<S, R>(x + head + body, n - head - body, src, q + head + body);
+  });
+  hwy::FlushStream();
 }
 template <class Code>
 void QuantizeRow(const float* HWY_RESTRICT x, size_t n, const ref::row_params& p, Code* HWY_RESTRICT q) {
