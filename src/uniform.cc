@@ -3,6 +3,8 @@
 #include "lowbit/uniform.h"
 
 #include <algorithm>
+#include <array>
+#include <utility>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -145,15 +147,21 @@ struct gathered_params {
   }
 };
 
-// Applies run(offset, length, run_params) / row(offset, length, row_params) over p's layout.
-template <class Run, class Row>
-void for_each_params(const quant_params& p, std::size_t n, Run run, Row row) {
-  gathered_params g;
-  walk(p, n, [&](const segment& s) {
+// Applies run(offset, length, run_params...) / row(offset, length, row_params...) over the layout of
+// `first`; each further parameter set in `rest` must have the same layout and is indexed alike.
+template <class Run, class Row, class... Rest>
+void for_each_params(std::size_t n, Run run, Row row, const quant_params& first, const Rest&... rest) {
+  gathered_params g0;
+  std::array<gathered_params, sizeof...(Rest)> g;
+  walk(first, n, [&](const segment& s) {
     switch (s.kind) {
-      case seg_kind::run: run(s.offset, s.length, run_of(p, s.param)); break;
-      case seg_kind::row: row(s.offset, s.length, row_of(p, s.param)); break;
-      case seg_kind::gathered: row(s.offset, s.length, g.fill(p, s.index, s.length)); break;
+      case seg_kind::run: run(s.offset, s.length, run_of(first, s.param), run_of(rest, s.param)...); break;
+      case seg_kind::row: row(s.offset, s.length, row_of(first, s.param), row_of(rest, s.param)...); break;
+      case seg_kind::gathered:
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+          row(s.offset, s.length, g0.fill(first, s.index, s.length), g[I].fill(rest, s.index, s.length)...);
+        }(std::index_sequence_for<Rest...>());
+        break;
     }
   });
 }
@@ -198,15 +206,15 @@ void k_requantize(const In* q, std::size_t n, const ref::row_params& a, const re
 template <class Code>
 void quantize_unchecked(const float* x, std::size_t n, const quant_params& p, Code* q) {
   for_each_params(
-      p, n, [&](std::size_t o, std::size_t len, const ref::run_params& r) { k_quantize(x + o, len, r, q + o); },
-      [&](std::size_t o, std::size_t len, const ref::row_params& r) { k_quantize(x + o, len, r, q + o); });
+      n, [&](std::size_t o, std::size_t len, const ref::run_params& r) { k_quantize(x + o, len, r, q + o); },
+      [&](std::size_t o, std::size_t len, const ref::row_params& r) { k_quantize(x + o, len, r, q + o); }, p);
 }
 
 template <class Code>
 void dequantize_unchecked(const Code* q, std::size_t n, const quant_params& p, float* y) {
   for_each_params(
-      p, n, [&](std::size_t o, std::size_t len, const ref::run_params& r) { k_dequantize(q + o, len, r, y + o); },
-      [&](std::size_t o, std::size_t len, const ref::row_params& r) { k_dequantize(q + o, len, r, y + o); });
+      n, [&](std::size_t o, std::size_t len, const ref::run_params& r) { k_dequantize(q + o, len, r, y + o); },
+      [&](std::size_t o, std::size_t len, const ref::row_params& r) { k_dequantize(q + o, len, r, y + o); }, p);
 }
 
 }  // namespace
@@ -230,9 +238,10 @@ void fake_quantize(std::span<const float> x, const quant_params& p, std::span<fl
   const float* in = x.data();
   float* out = y.data();
   for_each_params(
-      p, x.size(),
+      x.size(),
       [&](std::size_t o, std::size_t len, const ref::run_params& r) { detail::fake_quantize_run(in + o, len, r, out + o); },
-      [&](std::size_t o, std::size_t len, const ref::row_params& r) { detail::fake_quantize_row(in + o, len, r, out + o); });
+      [&](std::size_t o, std::size_t len, const ref::row_params& r) { detail::fake_quantize_row(in + o, len, r, out + o); },
+      p);
 }
 
 template <code_storage In, code_storage Out>
@@ -249,18 +258,17 @@ void requantize(std::span<const In> q, const quant_params& from, const quant_par
     quantize_unchecked(tmp.data(), n, to, out.data());
     return;
   }
-  gathered_params ga, gb;
-  walk(from, n, [&](const segment& s) {
-    const In* src = q.data() + s.offset;
-    Out* dst = out.data() + s.offset;
-    switch (s.kind) {
-      case seg_kind::run: k_requantize(src, s.length, run_of(from, s.param), run_of(to, s.param), dst); break;
-      case seg_kind::row: k_requantize(src, s.length, row_of(from, s.param), row_of(to, s.param), dst); break;
-      case seg_kind::gathered:
-        k_requantize(src, s.length, ga.fill(from, s.index, s.length), gb.fill(to, s.index, s.length), dst);
-        break;
-    }
-  });
+  const In* src = q.data();
+  Out* dst = out.data();
+  for_each_params(
+      n,
+      [&](std::size_t o, std::size_t len, const ref::run_params& a, const ref::run_params& b) {
+        k_requantize(src + o, len, a, b, dst + o);
+      },
+      [&](std::size_t o, std::size_t len, const ref::row_params& a, const ref::row_params& b) {
+        k_requantize(src + o, len, a, b, dst + o);
+      },
+      from, to);
 }
 
 void quantize_packed4(std::span<const float> x, const quant_params& p, std::span<std::uint8_t> packed) {
