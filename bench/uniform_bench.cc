@@ -58,6 +58,20 @@ void set_counters(benchmark::State& state, std::size_t items, std::size_t bytes_
   state.SetLabel(label);
 }
 
+// Times `call` once per iteration. `call` returns false on failure, which ends the benchmark with
+// `failure`; `out` is the buffer it writes, kept observable so the work is not optimized away.
+template <class Call>
+void timed_loop(benchmark::State& state, const void* out, Call call, const char* failure = "failed") {
+  for (auto _ : state) {
+    if (!call()) {
+      state.SkipWithError(failure);
+      break;
+    }
+    benchmark::DoNotOptimize(out);
+    benchmark::ClobberMemory();
+  }
+}
+
 std::size_t element_count(const benchmark::State& state) { return static_cast<std::size_t>(state.range(0)); }
 
 template <class Code>
@@ -68,11 +82,7 @@ void quantize_bench(benchmark::State& state, lowbit::code_format format, std::in
   const auto p = lowbit::quant_params::per_tensor(format, kScale, zero_point, numerics);
   std::vector<Code> q(n);
   lowbit::quantize<Code>(x, p, q);  // untimed: touches q and resolves the dispatch
-  for (auto _ : state) {
-    lowbit::quantize<Code>(x, p, q);
-    benchmark::DoNotOptimize(q.data());
-    benchmark::ClobberMemory();
-  }
+  timed_loop(state, q.data(), [&] { return lowbit::quantize<Code>(x, p, q), true; });
   set_counters(state, n, n * sizeof(float), n * sizeof(Code), lowbit::simd_target());
 }
 
@@ -104,19 +114,10 @@ void BM_QuantizeRef_F32ToS8(benchmark::State& state) {
   const std::size_t n = element_count(state);
   const std::vector<float>& x = input(n);
   const auto p = lowbit::quant_params::per_tensor(lowbit::code_format::int8(), kScale, 0);
-  const lowbit::ref::run_params rp{p.scales()[0],
-                                   p.inv_scales()[0],
-                                   p.zero_points_f()[0],
-                                   static_cast<float>(p.format().qmin()),
-                                   static_cast<float>(p.format().qmax()),
-                                   p.numerics()};
+  const lowbit::ref::run_params rp = lowbit::ref::run_params_of(p);
   std::vector<std::int8_t> q(n);
   lowbit::ref::quantize_run(x.data(), n, rp, q.data());  // untimed: touches q
-  for (auto _ : state) {
-    lowbit::ref::quantize_run(x.data(), n, rp, q.data());
-    benchmark::DoNotOptimize(q.data());
-    benchmark::ClobberMemory();
-  }
+  timed_loop(state, q.data(), [&] { return lowbit::ref::quantize_run(x.data(), n, rp, q.data()), true; });
   set_counters(state, n, n * sizeof(float), n, "reference");
 }
 
@@ -126,11 +127,7 @@ void BM_Dequantize_S8ToF32(benchmark::State& state) {
   const auto p = lowbit::quant_params::per_tensor(lowbit::code_format::int8(), kScale, 0);
   std::vector<float> y(n);
   lowbit::dequantize<std::int8_t>(q, p, y);  // untimed: touches y and resolves the dispatch
-  for (auto _ : state) {
-    lowbit::dequantize<std::int8_t>(q, p, y);
-    benchmark::DoNotOptimize(y.data());
-    benchmark::ClobberMemory();
-  }
+  timed_loop(state, y.data(), [&] { return lowbit::dequantize<std::int8_t>(q, p, y), true; });
   set_counters(state, n, n, n * sizeof(float), lowbit::simd_target());
 }
 
@@ -141,11 +138,7 @@ void BM_Memcpy(benchmark::State& state) {
   const std::vector<std::byte> src(half, std::byte{0x5a});
   std::vector<std::byte> dst(half);
   std::memcpy(dst.data(), src.data(), half);  // untimed: touches dst
-  for (auto _ : state) {
-    std::memcpy(dst.data(), src.data(), half);
-    benchmark::DoNotOptimize(dst.data());
-    benchmark::ClobberMemory();
-  }
+  timed_loop(state, dst.data(), [&] { return std::memcpy(dst.data(), src.data(), half), true; });
   set_counters(state, bytes / 5, half, half, "memcpy");
 }
 
@@ -204,14 +197,7 @@ void BM_Xnnpack_Quantize_F32ToS8(benchmark::State& state) {
     state.SkipWithError(mismatch_message(bad, n, "lowbit (pytorch profile)").c_str());
     return;
   }
-  for (auto _ : state) {
-    if (!run()) {
-      state.SkipWithError("XNNPACK's f32 -> qs8 failed");
-      break;
-    }
-    benchmark::DoNotOptimize(q.data());
-    benchmark::ClobberMemory();
-  }
+  timed_loop(state, q.data(), run, "XNNPACK's f32 -> qs8 failed");
   set_counters(state, n, n * sizeof(float), n, "xnnpack");
 }
 
@@ -241,14 +227,7 @@ void BM_Xnnpack_Dequantize_S8ToF32(benchmark::State& state) {
     state.SkipWithError(mismatch_message(bad, n, "lowbit").c_str());
     return;
   }
-  for (auto _ : state) {
-    if (!run()) {
-      state.SkipWithError("XNNPACK's qs8 -> f32 failed");
-      break;
-    }
-    benchmark::DoNotOptimize(y.data());
-    benchmark::ClobberMemory();
-  }
+  timed_loop(state, y.data(), run, "XNNPACK's qs8 -> f32 failed");
   set_counters(state, n, n, n * sizeof(float), "xnnpack");
 }
 

@@ -121,12 +121,6 @@ void walk(const quant_params& p, std::size_t n, F&& f) {
   }
 }
 
-ref::run_params run_of(const quant_params& p, std::size_t k) {
-  const code_format f = p.format();
-  return {p.scales()[k], p.inv_scales()[k], p.zero_points_f()[k], static_cast<float>(f.qmin()),
-          static_cast<float>(f.qmax()), p.numerics()};
-}
-
 ref::row_params row_of(const quant_params& p, std::size_t first) {
   const code_format f = p.format();
   return {p.scales().data() + first, p.inv_scales().data() + first, p.zero_points_f().data() + first,
@@ -155,7 +149,9 @@ void for_each_params(std::size_t n, Run run, Row row, const quant_params& first,
   std::array<gathered_params, sizeof...(Rest)> g;
   walk(first, n, [&](const segment& s) {
     switch (s.kind) {
-      case seg_kind::run: run(s.offset, s.length, run_of(first, s.param), run_of(rest, s.param)...); break;
+      case seg_kind::run:
+        run(s.offset, s.length, ref::run_params_of(first, s.param), ref::run_params_of(rest, s.param)...);
+        break;
       case seg_kind::row: row(s.offset, s.length, row_of(first, s.param), row_of(rest, s.param)...); break;
       case seg_kind::gathered:
         [&]<std::size_t... I>(std::index_sequence<I...>) {

@@ -10,6 +10,7 @@
 #include <cstdint>
 
 #include "lowbit/profile.h"
+#include "lowbit/quant_params.h"
 
 namespace lowbit::ref {
 
@@ -49,6 +50,12 @@ struct run_params {
   float qmax;
   profile numerics;
 };
+
+/// The run parameters of parameter index k of validated parameters p (0 for per-tensor).
+inline run_params run_params_of(const quant_params& p, std::size_t k = 0) noexcept {
+  return {p.scales()[k], p.inv_scales()[k], p.zero_points_f()[k], static_cast<float>(p.format().qmin()),
+          static_cast<float>(p.format().qmax()), p.numerics()};
+}
 
 /// Validated per-element ("row") parameters: element i uses scale[i], inv_scale[i], zero_point[i].
 struct row_params {
