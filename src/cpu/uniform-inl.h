@@ -62,15 +62,30 @@ HWY_INLINE VF ClampZeroNaN(VF v, VF lo, VF hi) {
   return hn::Min(hn::IfThenElseZero(hn::Eq(v, v), hn::Max(v, lo)), hi);  // v == v: not NaN
 }
 
-// The rounded, clamped quotient r = round(clamp(v, qmin - zp, qmax - zp)) as int32, NaN -> 0, so that
+// On AVX-512, where StoreCodes narrows by truncation, code outputs need not zero NaN lanes: the clamp
+// below lets NaN through (x86 max/min return their second operand when either is NaN), cvtps2dq
+// turns it into INT_MIN, INT_MIN + zp holds zp in its low 16 bits, and vpmovdb / vpmovdw store
+// exactly zp. That saves a compare and a blend per vector.
+
+// The rounded, clamped quotient r = round(clamp(v, qmin - zp, qmax - zp)) as int32, so that
 // code = r + zp (ref::quantize_value: clamping before or after rounding is the same, the bounds being
-// integers).
-template <Scaling S, Rounding R>
+// integers). NaN -> 0, or, for code outputs on AVX-512, NaN -> INT_MIN (see above).
+template <Scaling S, Rounding R, bool kForCodes>
 HWY_INLINE VI RoundedClamped(DF d, VF x, VF scale, VF inv, VF lo, VF hi) {
-  VF v = ClampZeroNaN(S == Scaling::kMul ? hn::Mul(x, inv) : hn::Div(x, scale), lo, hi);
+  const VF q = S == Scaling::kMul ? hn::Mul(x, inv) : hn::Div(x, scale);
+  VF v;
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+  if constexpr (kForCodes) {
+    v = VF{_mm512_min_ps(hi.raw, _mm512_max_ps(lo.raw, q.raw))};  // NaN stays NaN
+  } else {
+    v = ClampZeroNaN(q, lo, hi);
+  }
+#else
+  v = ClampZeroNaN(q, lo, hi);
+#endif
   if constexpr (R == Rounding::kAway) {
     const VF t = hn::Trunc(v);
-    const MF up = hn::Ge(hn::Abs(hn::Sub(v, t)), hn::Set(d, 0.5f));
+    const MF up = hn::Ge(hn::Abs(hn::Sub(v, t)), hn::Set(d, 0.5f));  // false for NaN: t (NaN) is kept
     v = hn::IfThenElse(up, hn::Add(t, hn::CopySign(hn::Set(d, 1.0f), v)), t);
   }
   return NearestI32(d, v);
@@ -172,9 +187,9 @@ class RowSource {
   const ref::row_params& p_;
 };
 
-template <Scaling S, Rounding R>
+template <Scaling S, Rounding R, bool kForCodes>
 HWY_INLINE VI Rounded(DF d, VF x, const LaneParams& l) {
-  return RoundedClamped<S, R>(d, x, l.scale, l.inv, l.lo, l.hi);
+  return RoundedClamped<S, R, kForCodes>(d, x, l.scale, l.inv, l.lo, l.hi);
 }
 
 // Calls f.template operator()<Scaling, Rounding>() for the profile.
@@ -189,16 +204,18 @@ HWY_INLINE void WithNumerics(profile numerics, F&& f) {
 }
 
 // Applies `op(in, out, lane_params...)`, which maps one vector of `in` to one vector of `out`, over
-// [0, n): whole vectors two per iteration, then the last partial vector through zero-padded stack
+// [0, n): whole vectors four per iteration, then the last partial vector through zero-padded stack
 // copies, so tails run the same SIMD code as the body. Each source gives the lane parameters of the
 // vector at i.
 template <class In, class Out, class Op, class... Src>
 HWY_INLINE void Map(const In* HWY_RESTRICT in, size_t n, Out* HWY_RESTRICT out, Op op, Src... src) {
   const size_t N = hn::Lanes(DF());
   size_t i = 0;
-  for (; i + 2 * N <= n; i += 2 * N) {
+  for (; i + 4 * N <= n; i += 4 * N) {
     op(in + i, out + i, src.At(i, N, false)...);
     op(in + i + N, out + i + N, src.At(i + N, N, false)...);
+    op(in + i + 2 * N, out + i + 2 * N, src.At(i + 2 * N, N, false)...);
+    op(in + i + 3 * N, out + i + 3 * N, src.At(i + 3 * N, N, false)...);
   }
   for (; i + N <= n; i += N) op(in + i, out + i, src.At(i, N, false)...);
   if (i < n) {
@@ -215,7 +232,7 @@ template <Scaling S, Rounding R, bool kStream = false, class Src, class Code>
 HWY_INLINE void QuantizeImpl(const float* HWY_RESTRICT x, size_t n, const Src& src, Code* HWY_RESTRICT q) {
   const DF d;
   Map(x, n, q, [&](const float* in, Code* out, const LaneParams& l) HWY_ATTR LOWBIT_LAMBDA_INLINE {
-    StoreCodes<kStream>(d, hn::Add(Rounded<S, R>(d, hn::LoadU(d, in), l), l.zpi), out);
+    StoreCodes<kStream>(d, hn::Add(Rounded<S, R, true>(d, hn::LoadU(d, in), l), l.zpi), out);
   }, src);
 }
 
@@ -224,7 +241,7 @@ template <Scaling S, Rounding R, class Src>
 HWY_INLINE void FakeQuantizeImpl(const float* HWY_RESTRICT x, size_t n, const Src& src, float* HWY_RESTRICT y) {
   const DF d;
   Map(x, n, y, [&](const float* in, float* out, const LaneParams& l) HWY_ATTR LOWBIT_LAMBDA_INLINE {
-    hn::StoreU(hn::Mul(hn::ConvertTo(d, Rounded<S, R>(d, hn::LoadU(d, in), l)), l.scale), d, out);
+    hn::StoreU(hn::Mul(hn::ConvertTo(d, Rounded<S, R, false>(d, hn::LoadU(d, in), l)), l.scale), d, out);
   }, src);
 }
 
@@ -244,7 +261,7 @@ HWY_INLINE void RequantizeImpl(const In* HWY_RESTRICT q, size_t n, const Src& fr
   const DF d;
   Map(q, n, out, [&](const In* in, Out* o, const LaneParams& f, const LaneParams& t) HWY_ATTR LOWBIT_LAMBDA_INLINE {
     const VF v = hn::Mul(hn::Sub(LoadCodes(d, in), f.zp), f.scale);
-    StoreCodes(d, hn::Add(Rounded<S, R>(d, v, t), t.zpi), o);
+    StoreCodes(d, hn::Add(Rounded<S, R, true>(d, v, t), t.zpi), o);
   }, from, to);
 }
 
