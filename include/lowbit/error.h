@@ -19,6 +19,12 @@ enum class errc {
   size_mismatch,       ///< input and output spans (or span and shape) disagree in size
   type_mismatch,       ///< code storage type cannot hold the code format
   invalid_range,       ///< a [min, max] range that is NaN, infinite or min > max
+  no_finite_data,      ///< a calibrator saw no finite value (only NaN / Inf, or nothing)
+  invalid_argument,    ///< another argument outside its documented domain (a percentile of 120, ...)
+  io_failure,          ///< a file could not be opened, read or written
+  corrupt_data,        ///< a file or stream that does not follow its format (bad magic, bad header)
+  truncated_data,      ///< a file or stream that ends before the data its header declares
+  unsupported_format,  ///< a well-formed file lowbit does not read (Fortran order, big endian, dtype)
 };
 
 /// Returns a short, stable name for `code` ("invalid_scale", ...).
@@ -34,6 +40,12 @@ constexpr const char* to_string(errc code) noexcept {
     case errc::size_mismatch: return "size_mismatch";
     case errc::type_mismatch: return "type_mismatch";
     case errc::invalid_range: return "invalid_range";
+    case errc::no_finite_data: return "no_finite_data";
+    case errc::invalid_argument: return "invalid_argument";
+    case errc::io_failure: return "io_failure";
+    case errc::corrupt_data: return "corrupt_data";
+    case errc::truncated_data: return "truncated_data";
+    case errc::unsupported_format: return "unsupported_format";
   }
   return "unknown";
 }

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <string_view>
 
 namespace lowbit {
 
@@ -22,6 +24,14 @@ constexpr const char* to_string(profile p) noexcept {
     case profile::tflite: return "tflite";
   }
   return "unknown";
+}
+
+/// The profile named `name` ("onnx", "pytorch", "tflite"), or nullopt.
+constexpr std::optional<profile> profile_from_string(std::string_view name) noexcept {
+  for (const profile p : {profile::onnx, profile::pytorch, profile::tflite}) {
+    if (name == to_string(p)) return p;
+  }
+  return std::nullopt;
 }
 
 }  // namespace lowbit
