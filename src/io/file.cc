@@ -1,0 +1,52 @@
+// lowbit — whole-file reads and writes (internal).
+// SPDX-License-Identifier: Apache-2.0
+#include "src/io/file.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <system_error>
+
+namespace lowbit::io::detail {
+namespace {
+
+std::string quoted(const std::filesystem::path& path) { return "'" + path.string() + "'"; }
+std::string reason(int err) { return err != 0 ? std::string(": ") + std::strerror(err) : std::string(); }
+
+}  // namespace
+
+std::vector<std::byte> read_file(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw error(errc::io_failure, "cannot read " + quoted(path) + ": it is a directory");
+  errno = 0;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw error(errc::io_failure, "cannot open " + quoted(path) + reason(errno));
+  in.seekg(0, std::ios::end);
+  const std::streamoff end = in.tellg();
+  in.seekg(0, std::ios::beg);
+  if (end < 0 || !in) throw error(errc::io_failure, "cannot determine the size of " + quoted(path) + reason(errno));
+  std::vector<std::byte> bytes(static_cast<std::size_t>(end));
+  if (!bytes.empty() && !in.read(reinterpret_cast<char*>(bytes.data()), end)) {
+    throw error(errc::io_failure, "cannot read " + std::to_string(end) + " bytes from " + quoted(path) + reason(errno));
+  }
+  return bytes;
+}
+
+void write_file(const std::filesystem::path& path, std::span<const std::byte> bytes) {
+  errno = 0;
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) throw error(errc::io_failure, "cannot open " + quoted(path) + " for writing" + reason(errno));
+  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out.close();
+  if (!out) throw error(errc::io_failure, "cannot write " + quoted(path) + reason(errno));
+}
+
+void rethrow_naming(const error& e, const std::filesystem::path& path) {
+  std::string message = e.what();  // "lowbit: <errc>: <message>"
+  const std::string prefix = std::string("lowbit: ") + to_string(e.code()) + ": ";
+  if (message.compare(0, prefix.size(), prefix) == 0) message.erase(0, prefix.size());
+  throw error(e.code(), quoted(path) + ": " + message);
+}
+
+}  // namespace lowbit::io::detail
