@@ -1,5 +1,5 @@
-// lowbit's main demo: uniform quantization of weight-like tensors at several widths, granularities and
-// numerics profiles, with the error of each (MSE, SQNR, max |error|) and the throughput of the kernels.
+// A tour of uniform quantization: weight-like tensors at several widths, granularities and numerics
+// profiles, with the error of each (MSE, SQNR, max |error|) and the throughput of the kernels.
 #include <algorithm>
 #include <chrono>
 #include <cmath>

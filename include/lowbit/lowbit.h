@@ -2,8 +2,12 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include "lowbit/calibrate.h"     // IWYU pragma: export
 #include "lowbit/error.h"         // IWYU pragma: export
 #include "lowbit/profile.h"       // IWYU pragma: export
 #include "lowbit/quant_params.h"  // IWYU pragma: export
 #include "lowbit/quantizer.h"     // IWYU pragma: export
 #include "lowbit/uniform.h"       // IWYU pragma: export
+#include "lowbit/io/gnubg.h"      // IWYU pragma: export
+#include "lowbit/io/npy.h"        // IWYU pragma: export
+#include "lowbit/io/params_json.h"  // IWYU pragma: export
