@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/lowbit_error.h"
+
 #include <bit>
 #include <cmath>
 #include <cstdint>
@@ -35,22 +37,6 @@ std::string string_of(const std::vector<std::byte>& b) {
   return std::string(reinterpret_cast<const char*>(b.data()), b.size());
 }
 
-// The errc of the lowbit::error `f` throws; its message must contain `needle`.
-template <class F>
-errc error_of(F&& f, std::string_view needle = {}) {
-  try {
-    f();
-  } catch (const error& e) {
-    EXPECT_NE(std::string(e.what()).find(to_string(e.code())), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << "message: " << e.what() << "\nmissing: " << needle;
-    return e.code();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "not a lowbit::error: " << e.what();
-    return errc::invalid_argument;
-  }
-  ADD_FAILURE() << "no lowbit::error thrown";
-  return errc::invalid_argument;
-}
 
 // A .npy file with a given header text (not padded) and data, for malformed variants.
 std::string npy_file(std::string_view header, std::string_view data = {}, int major = 1) {

@@ -3,6 +3,8 @@
 #include "lowbit/io/params_json.h"
 
 #include <gtest/gtest.h>
+
+#include "support/lowbit_error.h"
 #include <nlohmann/json.hpp>
 
 #include <bit>
@@ -25,21 +27,6 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
-template <class F>
-errc error_of(F&& f, std::string_view needle = {}) {
-  try {
-    f();
-  } catch (const error& e) {
-    EXPECT_NE(std::string(e.what()).find(to_string(e.code())), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << "message: " << e.what() << "\nmissing: " << needle;
-    return e.code();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "not a lowbit::error: " << e.what();
-    return errc::invalid_argument;
-  }
-  ADD_FAILURE() << "no lowbit::error thrown";
-  return errc::invalid_argument;
-}
 
 std::uint32_t bits(float f) { return std::bit_cast<std::uint32_t>(f); }
 

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/lowbit_error.h"
+
 #include <cstdint>
 #include <limits>
 #include <vector>
@@ -10,17 +12,6 @@
 namespace lowbit {
 namespace {
 
-template <class F>
-errc error_of(F&& f) {
-  try {
-    f();
-  } catch (const error& e) {
-    EXPECT_NE(std::string(e.what()).find(to_string(e.code())), std::string::npos) << e.what();
-    return e.code();
-  }
-  ADD_FAILURE() << "no lowbit::error thrown";
-  return errc::invalid_range;
-}
 
 TEST(CodeFormat, Ranges) {
   EXPECT_EQ(code_format::int8().qmin(), -128);
