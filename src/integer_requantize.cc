@@ -74,7 +74,7 @@ requant_params requant_params::per_channel(std::span<const quantized_multiplier>
   requant_params p;
   p.multipliers_.assign(m.begin(), m.end());
   const std::size_t channels = m.size();
-  const std::size_t len = channels + detail::k_requant_pad;
+  const std::size_t len = channels + ::lowbit::detail::k_requant_pad;
   p.tables_.resize(3 * len);
   p.min_shift_ = m[0].shift;
   p.max_shift_ = m[0].shift;
@@ -118,8 +118,8 @@ requant_params requant_params::from_scales(float input_scale, std::span<const fl
   return per_channel(m, zero_point, act_min, act_max, r);
 }
 
-detail::requant_kernel_params make_kernel_params(const requant_params& p) noexcept {
-  const std::size_t len = p.channels() + detail::k_requant_pad;
+::lowbit::detail::requant_kernel_params make_kernel_params(const requant_params& p) noexcept {
+  const std::size_t len = p.channels() + ::lowbit::detail::k_requant_pad;
   return {p.tables_.data(), p.tables_.data() + len, p.tables_.data() + 2 * len, p.channels(), p.zero_point_,
           p.act_min_, p.act_max_, p.rounding_, p.min_shift_, p.max_shift_};
 }
@@ -155,8 +155,8 @@ template <requant_code Code>
 void requantize(std::span<const std::int32_t> acc, const requant_params& p, std::span<Code> out) {
   check_call<Code>(acc.size(), p, out.size());
   if (acc.empty()) return;
-  const detail::requant_kernel_params k = make_kernel_params(p);
-  detail::requantize_s32(acc.data(), acc.size(), k, out.data());
+  const ::lowbit::detail::requant_kernel_params k = make_kernel_params(p);
+  ::lowbit::detail::requantize_s32(acc.data(), acc.size(), k, out.data());
 }
 
 template <requant_code Code>
@@ -180,6 +180,6 @@ template void requantize<std::int8_t>(std::span<const std::int64_t>, const requa
 template void requantize<std::uint8_t>(std::span<const std::int64_t>, const requant_params&, std::span<std::uint8_t>);
 template void requantize<std::int16_t>(std::span<const std::int64_t>, const requant_params&, std::span<std::int16_t>);
 
-const char* requantize_simd_target() noexcept { return detail::requantize_active_target_name(); }
+const char* requantize_simd_target() noexcept { return ::lowbit::detail::requantize_active_target_name(); }
 
 }  // namespace lowbit::fxp

@@ -405,10 +405,10 @@ TEST(Primitives, RoundingDivideByPot) {
       ASSERT_EQ(rounding_divide_by_pot(x, e), std::round(std::ldexp(double(x), -e))) << x << " " << e;
     }
     for (int e = 0; e <= 63; ++e) {
-      const fxp::detail::int128 exact2 = (fxp::detail::int128{x64} * 2) >> e;  // floor(2x / 2^e)
+      const fxp::fixed_detail::int128 exact2 = (fxp::fixed_detail::int128{x64} * 2) >> e;  // floor(2x / 2^e)
       // Half away from zero: sign(x) * floor((|x| + 2^(e-1)) / 2^e), in 128 bits.
-      const fxp::detail::int128 ax = x64 < 0 ? -fxp::detail::int128{x64} : fxp::detail::int128{x64};
-      const fxp::detail::int128 mag = e == 0 ? ax : (ax + (fxp::detail::int128{1} << (e - 1))) >> e;
+      const fxp::fixed_detail::int128 ax = x64 < 0 ? -fxp::fixed_detail::int128{x64} : fxp::fixed_detail::int128{x64};
+      const fxp::fixed_detail::int128 mag = e == 0 ? ax : (ax + (fxp::fixed_detail::int128{1} << (e - 1))) >> e;
       (void)exact2;
       ASSERT_TRUE(rounding_divide_by_pot(x64, e) == (x64 < 0 ? -mag : mag)) << x64 << " " << e;
     }

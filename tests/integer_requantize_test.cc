@@ -130,7 +130,7 @@ TEST(MultiplyByQuantizedMultiplier, SingleAndDoubleRoundingDifferByOne) {
 
 TEST(MultiplyByQuantizedMultiplier, Extremes) {
   // INT32_MIN * INT32_MIN saturates in SRDHM (the reference takes any multiplier).
-  EXPECT_EQ(lowbit::fxp::requant_detail::saturating_rounding_doubling_high_mul(kMin, kMin), kMax);
+  EXPECT_EQ(lowbit::fxp::saturating_rounding_doubling_high_mul(kMin, kMin), kMax);
   EXPECT_EQ(multiply_by_quantized_multiplier(kMin, {kMin, 0}, kDouble), kMax);
   // Largest magnitudes: m = 2^31 - 1, shift 0 -> x * (1 - 2^-31).
   EXPECT_EQ(multiply_by_quantized_multiplier(kMax, {kMax, 0}, kDouble), kMax - 1);

@@ -62,7 +62,7 @@ class overflow_flag {
   bool set_ = false;
 };
 
-namespace detail {
+namespace fixed_detail {
 
 __extension__ typedef __int128 int128;
 __extension__ typedef unsigned __int128 uint128;
@@ -119,7 +119,7 @@ constexpr R wrap(std::int64_t v) noexcept {
   return static_cast<R>(static_cast<std::make_unsigned_t<R>>(static_cast<std::uint64_t>(v)));
 }
 
-}  // namespace detail
+}  // namespace fixed_detail
 
 // ---------------------------------------------------------------------------------------------
 // 1. Q-format numbers
@@ -132,9 +132,9 @@ constexpr R wrap(std::int64_t v) noexcept {
 /// extension; saturation and wrapping then happen at the format's bounds, not the storage's).
 template <int IntegerBits, int FractionBits, class Storage>
 class fixed {
-  static_assert(detail::is_storage_v<Storage>, "Storage must be int8_t, int16_t, int32_t or int64_t");
+  static_assert(fixed_detail::is_storage_v<Storage>, "Storage must be int8_t, int16_t, int32_t or int64_t");
   static_assert(IntegerBits >= 0 && FractionBits >= 0, "IntegerBits and FractionBits must be >= 0");
-  static_assert(1 + IntegerBits + FractionBits <= detail::bits_v<Storage>,
+  static_assert(1 + IntegerBits + FractionBits <= fixed_detail::bits_v<Storage>,
                 "1 + IntegerBits + FractionBits must fit in Storage");
 
  public:
@@ -145,10 +145,10 @@ class fixed {
   static constexpr int total_bits = 1 + IntegerBits + FractionBits;
   /// -2^(IntegerBits + FractionBits)
   static constexpr Storage raw_min =
-      static_cast<Storage>(-(detail::int128{1} << (IntegerBits + FractionBits)));
+      static_cast<Storage>(-(fixed_detail::int128{1} << (IntegerBits + FractionBits)));
   /// 2^(IntegerBits + FractionBits) - 1
   static constexpr Storage raw_max =
-      static_cast<Storage>((detail::int128{1} << (IntegerBits + FractionBits)) - 1);
+      static_cast<Storage>((fixed_detail::int128{1} << (IntegerBits + FractionBits)) - 1);
 
   /// Zero.
   constexpr fixed() noexcept = default;
@@ -157,13 +157,13 @@ class fixed {
   /// fills its storage).
   static constexpr fixed from_raw(Storage raw) noexcept {
     fixed f;
-    f.raw_ = static_cast<Storage>(detail::clamp_flag(raw, raw_min, raw_max, nullptr));
+    f.raw_ = static_cast<Storage>(fixed_detail::clamp_flag(raw, raw_min, raw_max, nullptr));
     return f;
   }
   /// As from_raw(raw); raises `of` when `raw` was outside [raw_min, raw_max].
   static constexpr fixed from_raw(Storage raw, overflow_flag& of) noexcept {
     fixed f;
-    f.raw_ = static_cast<Storage>(detail::clamp_flag(raw, raw_min, raw_max, &of));
+    f.raw_ = static_cast<Storage>(fixed_detail::clamp_flag(raw, raw_min, raw_max, &of));
     return f;
   }
   /// The smallest value, -2^IntegerBits.
@@ -204,16 +204,16 @@ class fixed {
     const double s = v * pow2(FractionBits);  // exact (or ±Inf)
     constexpr double two63 = 9223372036854775808.0;
     if (s >= two63) {
-      f.raw_ = static_cast<Storage>(detail::clamp_flag(detail::int128{1} << 64, raw_min, raw_max, of));
+      f.raw_ = static_cast<Storage>(fixed_detail::clamp_flag(fixed_detail::int128{1} << 64, raw_min, raw_max, of));
       return f;
     }
     if (s < -two63) {
-      f.raw_ = static_cast<Storage>(detail::clamp_flag(-(detail::int128{1} << 64), raw_min, raw_max, of));
+      f.raw_ = static_cast<Storage>(fixed_detail::clamp_flag(-(fixed_detail::int128{1} << 64), raw_min, raw_max, of));
       return f;
     }
     const std::int64_t t = static_cast<std::int64_t>(s);  // toward zero, exact
     const double d = s - static_cast<double>(t);        // exact, in (-1, 1)
-    detail::int128 r = t;
+    fixed_detail::int128 r = t;
     switch (mode) {
       case rounding::toward_zero: break;
       case rounding::toward_neg_inf: r -= d < 0.0 ? 1 : 0; break;
@@ -224,14 +224,14 @@ class fixed {
         if (d < -0.5 || (d == -0.5 && (t & 1) != 0)) r -= 1;
         break;
     }
-    f.raw_ = static_cast<Storage>(detail::clamp_flag(r, raw_min, raw_max, of));
+    f.raw_ = static_cast<Storage>(fixed_detail::clamp_flag(r, raw_min, raw_max, of));
     return f;
   }
 
   Storage raw_ = 0;
 };
 
-namespace detail {
+namespace fixed_detail {
 template <class T>
 struct is_fixed : std::false_type {};
 template <int I, int F, class S>
@@ -258,82 +258,82 @@ constexpr int128 convert_rounded(From x, rounding mode) noexcept {
     return static_cast<int128>(x.raw()) * (int128{1} << -shift);  // |raw| <= 2^63, shift <= 63
   }
 }
-}  // namespace detail
+}  // namespace fixed_detail
 
 /// True for the `fixed` class template's specialisations.
 template <class T>
-concept fixed_point = detail::is_fixed<T>::value;
+concept fixed_point = fixed_detail::is_fixed<T>::value;
 
 /// raw = clamp(a.raw + b.raw, raw_min, raw_max).
 template <fixed_point Q>
 constexpr Q saturating_add(Q a, Q b) noexcept {
-  return detail::fixed_sat<Q>(detail::int128{a.raw()} + b.raw(), nullptr);
+  return fixed_detail::fixed_sat<Q>(fixed_detail::int128{a.raw()} + b.raw(), nullptr);
 }
 /// As saturating_add(a, b); raises `of` exactly when it saturated.
 template <fixed_point Q>
 constexpr Q saturating_add(Q a, Q b, overflow_flag& of) noexcept {
-  return detail::fixed_sat<Q>(detail::int128{a.raw()} + b.raw(), &of);
+  return fixed_detail::fixed_sat<Q>(fixed_detail::int128{a.raw()} + b.raw(), &of);
 }
 /// raw = clamp(a.raw - b.raw, raw_min, raw_max).
 template <fixed_point Q>
 constexpr Q saturating_sub(Q a, Q b) noexcept {
-  return detail::fixed_sat<Q>(detail::int128{a.raw()} - b.raw(), nullptr);
+  return fixed_detail::fixed_sat<Q>(fixed_detail::int128{a.raw()} - b.raw(), nullptr);
 }
 /// As saturating_sub(a, b); raises `of` exactly when it saturated.
 template <fixed_point Q>
 constexpr Q saturating_sub(Q a, Q b, overflow_flag& of) noexcept {
-  return detail::fixed_sat<Q>(detail::int128{a.raw()} - b.raw(), &of);
+  return fixed_detail::fixed_sat<Q>(fixed_detail::int128{a.raw()} - b.raw(), &of);
 }
 /// raw = clamp(round_mode(a.raw * b.raw / 2^F), raw_min, raw_max): the exact product rounded once.
 template <fixed_point Q>
 constexpr Q saturating_mul(Q a, Q b, rounding mode) noexcept {
-  return detail::fixed_sat<Q>(detail::fixed_mul_exact_rounded(a, b, mode), nullptr);
+  return fixed_detail::fixed_sat<Q>(fixed_detail::fixed_mul_exact_rounded(a, b, mode), nullptr);
 }
 /// As saturating_mul(a, b, mode); raises `of` exactly when it saturated.
 template <fixed_point Q>
 constexpr Q saturating_mul(Q a, Q b, rounding mode, overflow_flag& of) noexcept {
-  return detail::fixed_sat<Q>(detail::fixed_mul_exact_rounded(a, b, mode), &of);
+  return fixed_detail::fixed_sat<Q>(fixed_detail::fixed_mul_exact_rounded(a, b, mode), &of);
 }
 /// raw = (a.raw + b.raw) wrapped modulo 2^total_bits into [raw_min, raw_max] (two's complement).
 template <fixed_point Q>
 constexpr Q wrapping_add(Q a, Q b) noexcept {
-  return detail::fixed_wrap<Q>(detail::int128{a.raw()} + b.raw(), nullptr);
+  return fixed_detail::fixed_wrap<Q>(fixed_detail::int128{a.raw()} + b.raw(), nullptr);
 }
 /// As wrapping_add(a, b); raises `of` exactly when it wrapped.
 template <fixed_point Q>
 constexpr Q wrapping_add(Q a, Q b, overflow_flag& of) noexcept {
-  return detail::fixed_wrap<Q>(detail::int128{a.raw()} + b.raw(), &of);
+  return fixed_detail::fixed_wrap<Q>(fixed_detail::int128{a.raw()} + b.raw(), &of);
 }
 /// raw = (a.raw - b.raw) wrapped modulo 2^total_bits.
 template <fixed_point Q>
 constexpr Q wrapping_sub(Q a, Q b) noexcept {
-  return detail::fixed_wrap<Q>(detail::int128{a.raw()} - b.raw(), nullptr);
+  return fixed_detail::fixed_wrap<Q>(fixed_detail::int128{a.raw()} - b.raw(), nullptr);
 }
 /// As wrapping_sub(a, b); raises `of` exactly when it wrapped.
 template <fixed_point Q>
 constexpr Q wrapping_sub(Q a, Q b, overflow_flag& of) noexcept {
-  return detail::fixed_wrap<Q>(detail::int128{a.raw()} - b.raw(), &of);
+  return fixed_detail::fixed_wrap<Q>(fixed_detail::int128{a.raw()} - b.raw(), &of);
 }
 /// raw = round_mode(a.raw * b.raw / 2^F) wrapped modulo 2^total_bits.
 template <fixed_point Q>
 constexpr Q wrapping_mul(Q a, Q b, rounding mode) noexcept {
-  return detail::fixed_wrap<Q>(detail::fixed_mul_exact_rounded(a, b, mode), nullptr);
+  return fixed_detail::fixed_wrap<Q>(fixed_detail::fixed_mul_exact_rounded(a, b, mode), nullptr);
 }
 /// As wrapping_mul(a, b, mode); raises `of` exactly when it wrapped.
 template <fixed_point Q>
 constexpr Q wrapping_mul(Q a, Q b, rounding mode, overflow_flag& of) noexcept {
-  return detail::fixed_wrap<Q>(detail::fixed_mul_exact_rounded(a, b, mode), &of);
+  return fixed_detail::fixed_wrap<Q>(fixed_detail::fixed_mul_exact_rounded(a, b, mode), &of);
 }
 /// Format conversion: To.raw = clamp(round_mode(x.raw * 2^(To::F - From::F)), To::raw_min,
 /// To::raw_max). Exact (no rounding) when To has at least as many fraction bits.
 template <fixed_point To, fixed_point From>
 constexpr To convert(From x, rounding mode) noexcept {
-  return detail::fixed_sat<To>(detail::convert_rounded<To>(x, mode), nullptr);
+  return fixed_detail::fixed_sat<To>(fixed_detail::convert_rounded<To>(x, mode), nullptr);
 }
 /// As convert<To>(x, mode); raises `of` exactly when it saturated.
 template <fixed_point To, fixed_point From>
 constexpr To convert(From x, rounding mode, overflow_flag& of) noexcept {
-  return detail::fixed_sat<To>(detail::convert_rounded<To>(x, mode), &of);
+  return fixed_detail::fixed_sat<To>(fixed_detail::convert_rounded<To>(x, mode), &of);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -388,7 +388,7 @@ constexpr std::int64_t rounding_divide_by_pot(std::int64_t x, int exponent) noex
   return (x >> exponent) + (remainder > threshold ? 1 : 0);
 }
 
-namespace detail {
+namespace fixed_detail {
 template <int Exponent, class R>
 constexpr R saturating_rounding_multiply_by_pot(R x) noexcept {
   constexpr int bits = bits_v<R>;
@@ -404,7 +404,7 @@ constexpr R saturating_rounding_multiply_by_pot(R x) noexcept {
     return rounding_divide_by_pot(x, -Exponent);
   }
 }
-}  // namespace detail
+}  // namespace fixed_detail
 
 /// x * 2^Exponent for a compile-time Exponent in [-31, 31] (gemmlowp
 /// SaturatingRoundingMultiplyByPOT). Exponent > 0: a left shift saturating to
@@ -412,15 +412,15 @@ constexpr R saturating_rounding_multiply_by_pot(R x) noexcept {
 /// otherwise). Exponent < 0: rounding_divide_by_pot(x, -Exponent), ties away from zero.
 template <int Exponent>
 constexpr std::int32_t saturating_rounding_multiply_by_pot(std::int32_t x) noexcept {
-  return detail::saturating_rounding_multiply_by_pot<Exponent>(x);
+  return fixed_detail::saturating_rounding_multiply_by_pot<Exponent>(x);
 }
 /// int16 version, Exponent in [-15, 15], saturating to [INT16_MIN, INT16_MAX].
 template <int Exponent>
 constexpr std::int16_t saturating_rounding_multiply_by_pot(std::int16_t x) noexcept {
-  return detail::saturating_rounding_multiply_by_pot<Exponent>(x);
+  return fixed_detail::saturating_rounding_multiply_by_pot<Exponent>(x);
 }
 
-namespace detail {
+namespace fixed_detail {
 template <class T>
 constexpr T saturating_shift_left(T x, int shift, overflow_flag* of) noexcept {
   if (shift < 0) shift = 0;
@@ -428,42 +428,42 @@ constexpr T saturating_shift_left(T x, int shift, overflow_flag* of) noexcept {
   const int128 v = static_cast<int128>(x) * (int128{1} << shift);
   return static_cast<T>(clamp_flag(v, std::numeric_limits<T>::min(), std::numeric_limits<T>::max(), of));
 }
-}  // namespace detail
+}  // namespace fixed_detail
 
 /// round_mode(x / 2^shift) for T in {int8, int16, int32, int64}; shift is clamped to [0, 126].
 /// Computed exactly (in 128 bits); the result always fits T.
 template <class T>
-  requires detail::is_storage_v<T>
+  requires fixed_detail::is_storage_v<T>
 constexpr T rounding_shift_right(T x, int shift, rounding mode) noexcept {
-  return static_cast<T>(detail::round_shift_right(x, shift < 0 ? 0 : shift, mode));
+  return static_cast<T>(fixed_detail::round_shift_right(x, shift < 0 ? 0 : shift, mode));
 }
 /// clamp(x * 2^shift, T_min, T_max) for T in {int8, int16, int32, int64}; shift is clamped to
 /// [0, 64] (any nonzero x saturates long before). Exact when it does not saturate.
 template <class T>
-  requires detail::is_storage_v<T>
+  requires fixed_detail::is_storage_v<T>
 constexpr T saturating_shift_left(T x, int shift) noexcept {
-  return detail::saturating_shift_left(x, shift, nullptr);
+  return fixed_detail::saturating_shift_left(x, shift, nullptr);
 }
 /// As saturating_shift_left(x, shift); raises `of` exactly when it saturated.
 template <class T>
-  requires detail::is_storage_v<T>
+  requires fixed_detail::is_storage_v<T>
 constexpr T saturating_shift_left(T x, int shift, overflow_flag& of) noexcept {
-  return detail::saturating_shift_left(x, shift, &of);
+  return fixed_detail::saturating_shift_left(x, shift, &of);
 }
 /// A shift in either direction, as ARM's saturating rounding shifts but with gemmlowp's ties:
 /// shift >= 0: saturating_shift_left(x, shift); shift < 0: rounding_shift_right(x, -shift,
 /// rounding::half_away) (= rounding_divide_by_pot(x, -shift)). |shift| is clamped as above.
 template <class T>
-  requires detail::is_storage_v<T>
+  requires fixed_detail::is_storage_v<T>
 constexpr T saturating_rounding_shift(T x, int shift) noexcept {
-  return shift >= 0 ? detail::saturating_shift_left(x, shift, nullptr)
+  return shift >= 0 ? fixed_detail::saturating_shift_left(x, shift, nullptr)
                     : rounding_shift_right(x, shift < -126 ? 126 : -shift, rounding::half_away);
 }
 /// As saturating_rounding_shift(x, shift); raises `of` exactly when it saturated.
 template <class T>
-  requires detail::is_storage_v<T>
+  requires fixed_detail::is_storage_v<T>
 constexpr T saturating_rounding_shift(T x, int shift, overflow_flag& of) noexcept {
-  return shift >= 0 ? detail::saturating_shift_left(x, shift, &of)
+  return shift >= 0 ? fixed_detail::saturating_shift_left(x, shift, &of)
                     : rounding_shift_right(x, shift < -126 ? 126 : -shift, rounding::half_away);
 }
 
@@ -472,11 +472,11 @@ constexpr T saturating_rounding_shift(T x, int shift, overflow_flag& of) noexcep
 /// For int32: 0 -> 31, -1 -> 31, 1 -> 30, INT32_MAX -> 0, INT32_MIN -> 0, -2^30 -> 1. (ETSI norm_l
 /// differs only at 0, where it returns 0.)
 template <class T>
-  requires detail::is_storage_v<T>
+  requires fixed_detail::is_storage_v<T>
 constexpr int count_leading_sign_bits(T x) noexcept {
   using U = std::make_unsigned_t<T>;
   const U u = static_cast<U>(x);
-  const U sign = (u >> (detail::bits_v<T> - 1)) != 0 ? static_cast<U>(~U{0}) : U{0};
+  const U sign = (u >> (fixed_detail::bits_v<T> - 1)) != 0 ? static_cast<U>(~U{0}) : U{0};
   return std::countl_zero(static_cast<U>(u ^ sign)) - 1;
 }
 
@@ -516,7 +516,7 @@ inline constexpr Word16 MIN_16 = -0x8000;
 inline constexpr Word32 MAX_32 = 0x7fffffff;
 inline constexpr Word32 MIN_32 = -0x7fffffff - 1;
 
-namespace detail {
+namespace fixed_detail {
 constexpr Word16 sat16(std::int64_t v, overflow_flag& of) noexcept {
   if (v > MAX_16) {
     of.raise();
@@ -539,16 +539,16 @@ constexpr Word32 sat32(std::int64_t v, overflow_flag& of) noexcept {
   }
   return static_cast<Word32>(v);
 }
-}  // namespace detail
+}  // namespace fixed_detail
 
 /// add(a, b) = clamp(a + b, -32768, 32767); overflow when clamped.
-constexpr Word16 add(Word16 a, Word16 b, overflow_flag& of) noexcept { return detail::sat16(std::int64_t{a} + b, of); }
+constexpr Word16 add(Word16 a, Word16 b, overflow_flag& of) noexcept { return fixed_detail::sat16(std::int64_t{a} + b, of); }
 /// sub(a, b) = clamp(a - b, -32768, 32767); overflow when clamped.
-constexpr Word16 sub(Word16 a, Word16 b, overflow_flag& of) noexcept { return detail::sat16(std::int64_t{a} - b, of); }
+constexpr Word16 sub(Word16 a, Word16 b, overflow_flag& of) noexcept { return fixed_detail::sat16(std::int64_t{a} - b, of); }
 /// L_add(a, b) = clamp(a + b, INT32_MIN, INT32_MAX); overflow when clamped.
-constexpr Word32 L_add(Word32 a, Word32 b, overflow_flag& of) noexcept { return detail::sat32(std::int64_t{a} + b, of); }
+constexpr Word32 L_add(Word32 a, Word32 b, overflow_flag& of) noexcept { return fixed_detail::sat32(std::int64_t{a} + b, of); }
 /// L_sub(a, b) = clamp(a - b, INT32_MIN, INT32_MAX); overflow when clamped.
-constexpr Word32 L_sub(Word32 a, Word32 b, overflow_flag& of) noexcept { return detail::sat32(std::int64_t{a} - b, of); }
+constexpr Word32 L_sub(Word32 a, Word32 b, overflow_flag& of) noexcept { return fixed_detail::sat32(std::int64_t{a} - b, of); }
 /// negate(a) = a == -32768 ? 32767 : -a (no overflow flag, as in the reference).
 constexpr Word16 negate(Word16 a) noexcept { return a == MIN_16 ? MAX_16 : static_cast<Word16>(-a); }
 /// abs_s(a) = a == -32768 ? 32767 : |a| (no overflow flag).
@@ -589,12 +589,12 @@ constexpr Word32 L_msu(Word32 L3, Word16 a, Word16 b, overflow_flag& of) noexcep
 /// mult(a, b) = clamp(floor(a * b / 2^15), -32768, 32767): Q15 product truncated toward -inf;
 /// only mult(-32768, -32768) saturates (to 32767, overflow).
 constexpr Word16 mult(Word16 a, Word16 b, overflow_flag& of) noexcept {
-  return detail::sat16((static_cast<std::int64_t>(a) * b) >> 15, of);
+  return fixed_detail::sat16((static_cast<std::int64_t>(a) * b) >> 15, of);
 }
 /// mult_r(a, b) = clamp(floor((a * b + 2^14) / 2^15), -32768, 32767): Q15 product rounded to nearest,
 /// ties toward +infinity; only mult_r(-32768, -32768) saturates (to 32767, overflow).
 constexpr Word16 mult_r(Word16 a, Word16 b, overflow_flag& of) noexcept {
-  return detail::sat16((static_cast<std::int64_t>(a) * b + 0x4000) >> 15, of);
+  return fixed_detail::sat16((static_cast<std::int64_t>(a) * b + 0x4000) >> 15, of);
 }
 
 constexpr Word16 shr(Word16 a, Word16 n, overflow_flag& of) noexcept;
@@ -607,7 +607,7 @@ constexpr Word16 shl(Word16 a, Word16 n, overflow_flag& of) noexcept {
     of.raise();
     return a > 0 ? MAX_16 : MIN_16;
   }
-  return detail::sat16(static_cast<std::int64_t>(a) * (std::int64_t{1} << n), of);
+  return fixed_detail::sat16(static_cast<std::int64_t>(a) * (std::int64_t{1} << n), of);
 }
 /// shr(a, n): n < 0 -> shl(a, -max(n, -16)); otherwise floor(a / 2^n) (arithmetic shift; n >= 15
 /// gives 0 or -1).
@@ -630,7 +630,7 @@ constexpr Word32 L_shr(Word32 L, Word16 n, overflow_flag& of) noexcept;
 constexpr Word32 L_shl(Word32 L, Word16 n, overflow_flag& of) noexcept {
   if (n <= 0) return L_shr(L, static_cast<Word16>(n < -32 ? 32 : -n), of);
   const int k = n > 32 ? 32 : n;
-  return detail::sat32(static_cast<std::int64_t>(L) * (std::int64_t{1} << k), of);
+  return fixed_detail::sat32(static_cast<std::int64_t>(L) * (std::int64_t{1} << k), of);
 }
 /// L_shr(L, n): n < 0 -> L_shl(L, -max(n, -32)); otherwise floor(L / 2^n) (n >= 31 gives 0 or -1).
 constexpr Word32 L_shr(Word32 L, Word16 n, overflow_flag& of) noexcept {
@@ -726,7 +726,7 @@ constexpr Word16 div_s(Word16 num, Word16 den) noexcept { overflow_flag f; retur
 // 3. gemmlowp's fixed-point exp, logistic and tanh (bit exact with gemmlowp's scalar path)
 // ---------------------------------------------------------------------------------------------
 
-namespace detail {
+namespace fixed_detail {
 
 // The gemmlowp FixedPoint operations on raw values of type R (int16 or int32). Add / Sub / Neg wrap
 // modulo 2^bits here. gemmlowp uses plain int arithmetic: for int16 that is computed in int and
@@ -881,7 +881,7 @@ constexpr R logistic(R a) noexcept {
   return positive ? result_if_positive : g_sub(g_one<R, 0>(), result_if_positive);
 }
 
-}  // namespace detail
+}  // namespace fixed_detail
 
 /// exp(x) for x <= 0 (gemmlowp exp_on_negative_values, bit exact). Input: raw Q(I).(31-I), I =
 /// InputIntegerBits in [0, 29], raw <= 0 (precondition; positive inputs give meaningless but
@@ -893,13 +893,13 @@ constexpr R logistic(R a) noexcept {
 /// below -32 give 0.
 template <int InputIntegerBits>
 constexpr std::int32_t exp_on_negative_values(std::int32_t raw) noexcept {
-  return detail::exp_on_negative_values<InputIntegerBits>(raw);
+  return fixed_detail::exp_on_negative_values<InputIntegerBits>(raw);
 }
 /// int16 version (gemmlowp on FixedPoint<int16_t, I>): input Q(I).(15-I), I in [0, 13]; output
 /// Q0.15 raw; the constants are the int32 ones rounded (half away from zero) to 16 bits.
 template <int InputIntegerBits>
 constexpr std::int16_t exp_on_negative_values(std::int16_t raw) noexcept {
-  return detail::exp_on_negative_values<InputIntegerBits>(raw);
+  return fixed_detail::exp_on_negative_values<InputIntegerBits>(raw);
 }
 
 /// logistic(x) = 1 / (1 + exp(-x)) (gemmlowp logistic, bit exact). Input raw Q(I).(31-I), I in
@@ -908,12 +908,12 @@ constexpr std::int16_t exp_on_negative_values(std::int16_t raw) noexcept {
 /// result for -x (for INT32_MIN, -x wraps to INT32_MIN, which gemmlowp's exp then sees as the input).
 template <int InputIntegerBits>
 constexpr std::int32_t logistic(std::int32_t raw) noexcept {
-  return detail::logistic<InputIntegerBits>(raw);
+  return fixed_detail::logistic<InputIntegerBits>(raw);
 }
 /// int16 version: input Q(I).(15-I), I in [0, 13] (TFLite int16 Logistic uses I = 3); output Q0.15.
 template <int InputIntegerBits>
 constexpr std::int16_t logistic(std::int16_t raw) noexcept {
-  return detail::logistic<InputIntegerBits>(raw);
+  return fixed_detail::logistic<InputIntegerBits>(raw);
 }
 
 /// tanh(x) (gemmlowp tanh, bit exact). Input raw Q(I).(31-I), I in [0, 28]; output raw Q0.31 in
@@ -922,12 +922,12 @@ constexpr std::int16_t logistic(std::int16_t raw) noexcept {
 /// Odd: tanh(-x) = -tanh(x) for raw x != INT32_MIN.
 template <int InputIntegerBits>
 constexpr std::int32_t tanh(std::int32_t raw) noexcept {
-  return detail::tanh<InputIntegerBits>(raw);
+  return fixed_detail::tanh<InputIntegerBits>(raw);
 }
 /// int16 version: input Q(I).(15-I), I in [0, 12] (TFLite int16 Tanh uses I = 3); output Q0.15.
 template <int InputIntegerBits>
 constexpr std::int16_t tanh(std::int16_t raw) noexcept {
-  return detail::tanh<InputIntegerBits>(raw);
+  return fixed_detail::tanh<InputIntegerBits>(raw);
 }
 
 }  // namespace lowbit::fxp

@@ -74,7 +74,7 @@ class requant_params {
 
  private:
   requant_params() = default;
-  friend detail::requant_kernel_params make_kernel_params(const requant_params& p) noexcept;
+  friend ::lowbit::detail::requant_kernel_params make_kernel_params(const requant_params& p) noexcept;
 
   std::vector<quantized_multiplier> multipliers_;
   std::vector<std::int32_t> tables_;  // multiplier, left shift, right shift: channels + pad entries each

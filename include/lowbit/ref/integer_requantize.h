@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <limits>
 
+#include "lowbit/fixed_point.h"  // saturating_rounding_doubling_high_mul, rounding_divide_by_pot
+
 namespace lowbit::fxp {
 
 /// real ≈ multiplier * 2^(shift - 31); multiplier in [2^30, 2^31) (or 0 for real == 0), as TFLite's
@@ -48,22 +50,6 @@ constexpr std::int32_t saturate_to_int32(std::int64_t v) noexcept {
   return v < k_int32_min ? k_int32_min : (v > k_int32_max ? k_int32_max : static_cast<std::int32_t>(v));
 }
 
-/// gemmlowp's SaturatingRoundingDoublingHighMul (scalar path): floor((a*b + 2^30) / 2^31), with
-/// INT32_MIN * INT32_MIN -> INT32_MAX (the one product whose doubled high half does not fit).
-constexpr std::int32_t saturating_rounding_doubling_high_mul(std::int32_t a, std::int32_t b) noexcept {
-  if (a == k_int32_min && b == k_int32_min) return k_int32_max;
-  const std::int64_t ab = static_cast<std::int64_t>(a) * static_cast<std::int64_t>(b);
-  return static_cast<std::int32_t>((ab + (std::int64_t{1} << 30)) >> 31);  // C++20: >> is floor
-}
-
-/// gemmlowp's RoundingDivideByPOT: x / 2^exponent rounded half away from zero, exponent in [0, 31].
-constexpr std::int32_t rounding_divide_by_pot(std::int32_t x, int exponent) noexcept {
-  const std::int64_t mask = (std::int64_t{1} << exponent) - 1;
-  const std::int64_t remainder = static_cast<std::int64_t>(x) & mask;
-  const std::int64_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
-  return static_cast<std::int32_t>((x >> exponent) + (remainder > threshold ? 1 : 0));
-}
-
 /// x << s as an int32 shift that wraps modulo 2^32, s in [0, 31].
 constexpr std::int32_t wrapping_shift_left(std::int32_t x, int s) noexcept {
   return static_cast<std::int32_t>(static_cast<std::uint32_t>(x) << s);  // C++20: modular conversion
@@ -85,8 +71,8 @@ constexpr std::int32_t multiply_by_quantized_multiplier(std::int32_t x, quantize
   }
   const int left_shift = shift > 0 ? shift : 0;
   const int right_shift = shift > 0 ? 0 : -shift;
-  return requant_detail::rounding_divide_by_pot(
-      requant_detail::saturating_rounding_doubling_high_mul(requant_detail::wrapping_shift_left(x, left_shift),
+  return rounding_divide_by_pot(
+      saturating_rounding_doubling_high_mul(requant_detail::wrapping_shift_left(x, left_shift),
                                                             m.multiplier),
       right_shift);
 }
