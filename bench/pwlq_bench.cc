@@ -1,5 +1,6 @@
 // lowbit — piecewise-linear quantization: the exact breakpoint search, the other breakpoint methods,
-// and the scalar PWLQ quantize, against uniform int8 quantize of the same data in the same binary.
+// and PWLQ quantize / dequantize / fake-quantize (SIMD) and the scalar oracle, against uniform int8
+// quantize of the same data in the same binary.
 // The published PWLQ code takes 0.48 s (10^6 values) and ~32 s (10^7) for its grid search, one thread.
 // SPDX-License-Identifier: Apache-2.0
 #include <benchmark/benchmark.h>
@@ -78,7 +79,8 @@ void BM_PwlqExactBreakpointAndQuantize(benchmark::State& state) {
 // The grid search of the authors' code (49 quantizations), for the ratio.
 void BM_PwlqGridBreakpoint(benchmark::State& state) { breakpoint_bench(state, lowbit::pwlq_breakpoint::grid, 4); }
 
-// Scalar PWLQ quantize, 4-bit reference variant, one breakpoint, codes of 2 bytes.
+// PWLQ quantize (SIMD kernels of src/cpu/pwlq-inl.h), 4-bit reference variant, one breakpoint,
+// codes of 2 bytes.
 void BM_PwlqQuantize_F32(benchmark::State& state) {
   const std::size_t n = static_cast<std::size_t>(state.range(0));
   const std::vector<float>& x = input(n);
@@ -91,7 +93,57 @@ void BM_PwlqQuantize_F32(benchmark::State& state) {
     benchmark::ClobberMemory();
   }
   set_counters(state, n, n * (sizeof(float) + sizeof(lowbit::pwlq_code)));
-  state.SetLabel("scalar");
+  state.SetLabel(lowbit::simd_target());
+}
+
+// The scalar oracle (ref::pwlq_encode_value per value) on the same data, for the ratio.
+void BM_PwlqQuantizeOracle_F32(benchmark::State& state) {
+  const std::size_t n = static_cast<std::size_t>(state.range(0));
+  const std::vector<float>& x = input(n);
+  const lowbit::pwlq_params p = lowbit::pwlq_calibrate(x, options(4, lowbit::pwlq_breakpoint::gaussian));
+  const lowbit::ref::pwlq_run& r = p.run(0);
+  std::vector<lowbit::pwlq_code> q(n);
+  for (auto _ : state) {
+    for (std::size_t i = 0; i < n; ++i) q[i] = lowbit::ref::pwlq_encode_value(x[i], r);
+    benchmark::DoNotOptimize(q.data());
+    benchmark::ClobberMemory();
+  }
+  set_counters(state, n, n * (sizeof(float) + sizeof(lowbit::pwlq_code)));
+  state.SetLabel("oracle");
+}
+
+// PWLQ dequantize of the codes of the same data.
+void BM_PwlqDequantize_F32(benchmark::State& state) {
+  const std::size_t n = static_cast<std::size_t>(state.range(0));
+  const std::vector<float>& x = input(n);
+  const lowbit::pwlq_params p = lowbit::pwlq_calibrate(x, options(4, lowbit::pwlq_breakpoint::gaussian));
+  std::vector<lowbit::pwlq_code> q(n);
+  lowbit::pwlq_quantize(x, p, q);
+  std::vector<float> y(n);
+  lowbit::pwlq_dequantize(q, p, y);  // untimed: touches y
+  for (auto _ : state) {
+    lowbit::pwlq_dequantize(q, p, y);
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  set_counters(state, n, n * (sizeof(lowbit::pwlq_code) + sizeof(float)));
+  state.SetLabel(lowbit::simd_target());
+}
+
+// PWLQ fake-quantize (float -> float) of the same data.
+void BM_PwlqFakeQuantize_F32(benchmark::State& state) {
+  const std::size_t n = static_cast<std::size_t>(state.range(0));
+  const std::vector<float>& x = input(n);
+  const lowbit::pwlq_params p = lowbit::pwlq_calibrate(x, options(4, lowbit::pwlq_breakpoint::gaussian));
+  std::vector<float> y(n);
+  lowbit::pwlq_fake_quantize(x, p, y);  // untimed: touches y
+  for (auto _ : state) {
+    lowbit::pwlq_fake_quantize(x, p, y);
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  set_counters(state, n, n * 2 * sizeof(float));
+  state.SetLabel(lowbit::simd_target());
 }
 
 // Uniform f32 -> s8 quantize of the same data (lowbit's SIMD path): the throughput reference.
@@ -117,5 +169,26 @@ BENCHMARK(BM_PwlqExactBreakpoint_8bit)->Apply(sizes);
 BENCHMARK(BM_PwlqGaussianBreakpoint)->Apply(sizes);
 BENCHMARK(BM_PwlqExactBreakpointAndQuantize)->Apply(sizes);
 BENCHMARK(BM_PwlqQuantize_F32)->Apply(sizes);
+BENCHMARK(BM_PwlqQuantizeOracle_F32)->Apply(sizes);
+BENCHMARK(BM_PwlqDequantize_F32)->Apply(sizes);
+BENCHMARK(BM_PwlqFakeQuantize_F32)->Apply(sizes);
 BENCHMARK(BM_Quantize_F32ToS8)->Apply(sizes);
 BENCHMARK(BM_PwlqGridBreakpoint)->Arg(1000000)->Unit(benchmark::kMillisecond)->Iterations(1);
+
+// Per-channel exact calibration of a [128, 250] weight matrix (one channel per row): the small-channel
+// path. Args: bits, breakpoints k.
+void BM_PwlqExactBreakpoint_PerChannel(benchmark::State& state) {
+  const std::int64_t shape[2] = {128, 250};
+  const std::vector<float>& x = input(128 * 250);
+  lowbit::pwlq_options o = options(static_cast<int>(state.range(0)), lowbit::pwlq_breakpoint::exact);
+  o.breakpoints = static_cast<int>(state.range(1));
+  for (auto _ : state) {
+    lowbit::pwlq_params p = lowbit::pwlq_calibrate(x, shape, 0, o);
+    benchmark::DoNotOptimize(p.breakpoints().data());
+  }
+  set_counters(state, x.size(), x.size() * sizeof(float));
+}
+BENCHMARK(BM_PwlqExactBreakpoint_PerChannel)
+    ->ArgsProduct({{4, 8}, {1, 2, 3}})
+    ->ArgNames({"bits", "k"})
+    ->Unit(benchmark::kMillisecond);

@@ -4,6 +4,7 @@
 #include "lowbit/pwlq.h"
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <bit>
 #include <cassert>
@@ -14,6 +15,8 @@
 #include <numeric>
 #include <string>
 #include <vector>
+
+#include "lowbit/detail/pwlq_kernels.h"
 
 namespace lowbit {
 
@@ -282,6 +285,10 @@ void encode_run(const float* x, std::size_t n, const ref::pwlq_run& r, pwlq_code
 void pwlq_quantize(std::span<const float> x, const pwlq_params& p, std::span<pwlq_code> codes) {
   check_sizes(x.size(), codes.size(), p, "pwlq_quantize");
   for_each_run(x.size(), p, [&](const ref::pwlq_run& r, std::size_t off, std::size_t n) {
+    if (detail::pwlq_use_kernels(n)) {
+      detail::pwlq_quantize_run(x.data() + off, n, r, codes.data() + off);
+      return;
+    }
     encode_run(x.data() + off, n, r, codes.data() + off);
   });
 }
@@ -289,6 +296,10 @@ void pwlq_quantize(std::span<const float> x, const pwlq_params& p, std::span<pwl
 void pwlq_dequantize(std::span<const pwlq_code> codes, const pwlq_params& p, std::span<float> y) {
   check_sizes(codes.size(), y.size(), p, "pwlq_dequantize");
   for_each_run(codes.size(), p, [&](const ref::pwlq_run& r, std::size_t off, std::size_t n) {
+    if (detail::pwlq_use_kernels(n)) {
+      detail::pwlq_dequantize_run(codes.data() + off, n, r, y.data() + off);
+      return;
+    }
     for (std::size_t i = 0; i < n; ++i) y[off + i] = ref::pwlq_decode_value(codes[off + i], r);
   });
 }
@@ -296,6 +307,10 @@ void pwlq_dequantize(std::span<const pwlq_code> codes, const pwlq_params& p, std
 void pwlq_fake_quantize(std::span<const float> x, const pwlq_params& p, std::span<float> y) {
   check_sizes(x.size(), y.size(), p, "pwlq_fake_quantize");
   for_each_run(x.size(), p, [&](const ref::pwlq_run& r, std::size_t off, std::size_t n) {
+    if (detail::pwlq_use_kernels(n)) {  // y + off may alias x + off exactly: the kernel allows it
+      detail::pwlq_fake_quantize_run(x.data() + off, n, r, y.data() + off);
+      return;
+    }
     if (!r.zero && r.k == 1 && r.variant == pwlq_variant::reference) {
       const ref1_consts k = ref1_of(r);
       for (std::size_t i = 0; i < n; ++i) y[off + i] = fake_ref1(x[off + i], k);
@@ -310,6 +325,22 @@ double pwlq_mse(std::span<const float> x, const pwlq_params& p) {
   double sum = 0.0;
   std::size_t count = 0;
   for_each_run(x.size(), p, [&](const ref::pwlq_run& r, std::size_t off, std::size_t n) {
+    if (detail::pwlq_use_kernels(n)) {
+      // The kernel fake-quantizes a block into a buffer; the sum runs in the same order as below.
+      std::array<float, 1024> buf;
+      for (std::size_t b = 0; b < n; b += buf.size()) {
+        const std::size_t m = std::min(buf.size(), n - b);
+        detail::pwlq_fake_quantize_run(x.data() + off + b, m, r, buf.data());
+        for (std::size_t i = 0; i < m; ++i) {
+          const float v = x[off + b + i];
+          if (!(std::fabs(v) <= FLT_MAX)) continue;
+          const double e = static_cast<double>(buf[i]) - static_cast<double>(v);
+          sum += e * e;
+          ++count;
+        }
+      }
+      return;
+    }
     const bool fast = !r.zero && r.k == 1 && r.variant == pwlq_variant::reference;
     const ref1_consts k = ref1_of(r);
     for (std::size_t i = 0; i < n; ++i) {
@@ -403,6 +434,15 @@ struct cellset {
 
 class searcher {
  public:
+  // The per-value buffers keep at most 2^20 values' worth between calls, so a thread that once
+  // calibrated a huge tensor does not hold that memory for the rest of its life.
+  ~searcher() {
+    constexpr std::size_t kKeep = std::size_t{1} << 20;
+    if (ws_.bin_of.capacity() > kKeep) std::vector<std::uint16_t>().swap(ws_.bin_of);
+    if (ws_.gathered.capacity() > kKeep) std::vector<float>().swap(ws_.gathered);
+  }
+  searcher(const searcher&) = delete;
+  searcher& operator=(const searcher&) = delete;
   searcher(std::span<const float> v, float m, std::size_t finite, int bits, pwlq_variant variant)
       : v_(v), m_(m), count_(finite), bits_(bits), variant_(variant) {
     L_ = (1 << (bits - 1)) - 1;
@@ -418,15 +458,30 @@ class searcher {
     inv_w_ = static_cast<float>(kBins / static_cast<double>(m));
     w_ = static_cast<double>(m) / kBins;
     inv_wd_ = kBins / static_cast<double>(m);
+    md_ = m;
     eps_ = static_cast<double>(m) * 0x1p-20;
     build();
   }
 
+  // The bin of ax in [0, m]: the edges are recomputed in registers (the same float as edge_[j]), which
+  // keeps the 64 KiB edge table out of the histogram pass.
+  // y = fl(ax fl(16384 / m)) is within 2.1 u 16384 < 0.003 of the real ax 16384 / m, and edge j within
+  // j u < 0.001 of j in those units: away from the integers (fraction in [1/64, 63/64]) floor(y) is the
+  // bin, and only the rest (about 3%) goes through the exact comparisons.
   int index(float ax) const noexcept {
-    int b = static_cast<int>(ax * inv_w_);
+    const float y = ax * inv_w_;
+    const int b0 = static_cast<int>(y);
+    const float f = y - static_cast<float>(b0);  // exact
+    if (f >= 0.015625f && f <= 0.984375f && b0 < kBins) return b0;
+    return index_exact(ax, b0);
+  }
+
+  int index_exact(float ax, int b) const noexcept {
     b = b > kBins - 1 ? kBins - 1 : b;
-    b -= ax < edge_[static_cast<std::size_t>(b)] ? 1 : 0;
-    b += ax >= edge_[static_cast<std::size_t>(b) + 1] ? 1 : 0;
+    const float e0 = static_cast<float>(static_cast<double>(b) * md_ / kBins);
+    b -= ax < e0 ? 1 : 0;
+    const float e1 = static_cast<float>(static_cast<double>(b + 1) * md_ / kBins);
+    b += ax >= e1 && b + 1 < kBins ? 1 : 0;
     return b;
   }
 
@@ -561,12 +616,17 @@ class searcher {
           offset_[static_cast<std::size_t>(t)] + (flag[static_cast<std::size_t>(t)] ? b.c[0] + b.c[1] : 0);
     }
     gathered_.resize(offset_[kBins]);
-    std::vector<std::size_t> pos(offset_.begin(), offset_.end() - 1);
+    std::vector<std::size_t>& pos = ws_.pos;
+    pos.assign(offset_.begin(), offset_.end() - 1);
     // The bin of every value was kept by the histogram pass (kNoBin for NaN / Inf).
     const std::size_t n = v_.size();
+    const std::uint16_t* const bin_of = bin_of_.data();
+    const std::uint8_t* const fl = flag.data();
+    std::size_t* const ps = pos.data();
+    float* const out = gathered_.data();
     for (std::size_t i = 0; i < n; ++i) {
-      const std::uint16_t t = bin_of_[i];
-      if (t != kNoBin && flag[t]) gathered_[pos[t]++] = v_[i];
+      const std::uint16_t t = bin_of[i];
+      if (t != kNoBin && fl[t]) out[ps[t]++] = v_[i];
     }
   }
 
@@ -604,9 +664,12 @@ class searcher {
 
   float exact1() {
     const int nc = kBins - 1;
-    std::vector<double> est(static_cast<std::size_t>(nc) + 1, std::numeric_limits<double>::infinity());
-    std::vector<double> del(static_cast<std::size_t>(nc) + 1, 0.0);
-    std::vector<std::uint8_t> done(static_cast<std::size_t>(nc) + 1, 0);
+    std::vector<double>& est = ws_.est;
+    std::vector<double>& del = ws_.del;
+    std::vector<std::uint8_t>& done = ws_.done;
+    est.assign(static_cast<std::size_t>(nc) + 1, std::numeric_limits<double>::infinity());
+    del.assign(static_cast<std::size_t>(nc) + 1, 0.0);
+    done.assign(static_cast<std::size_t>(nc) + 1, 0);
     double ub = std::numeric_limits<double>::infinity();
     const auto eval = [&](int j) {
       if (done[static_cast<std::size_t>(j)]) return;
@@ -648,7 +711,8 @@ class searcher {
     contenders_ = cand.size();
     // Gather, in one pass, the values of every bin a rounding boundary may cross for any breakpoint
     // between the lattice neighbours of a contender (the refinement below scores breakpoints there).
-    std::vector<std::uint8_t> flag(kBins, 0);
+    std::vector<std::uint8_t>& flag = ws_.flag;
+    flag.assign(kBins, 0);
     cellset lo_cs, hi_cs;
     for (const int j : cand) {
       const float plo = edge(std::max(j - 1, 1)), phi = edge(std::min(j + 1, kBins - 1));
@@ -835,17 +899,21 @@ class searcher {
  private:
   void build() {
     bins_.assign(kBins, hist_bin{});
-    bin_of_.resize(v_.size());
-    for (std::size_t i = 0; i < v_.size(); ++i) {
-      const float x = v_[i];
+    const std::size_t n = v_.size();
+    bin_of_.resize(n);
+    const float* const v = v_.data();
+    std::uint16_t* const bin_of = bin_of_.data();
+    hist_bin* const bins = bins_.data();
+    for (std::size_t i = 0; i < n; ++i) {
+      const float x = v[i];
       const float ax = std::fabs(x);
       if (!(ax <= m_)) {
-        bin_of_[i] = kNoBin;
+        bin_of[i] = kNoBin;
         continue;
       }
       const int t = index(ax);
-      bin_of_[i] = static_cast<std::uint16_t>(t);
-      hist_bin& b = bins_[static_cast<std::size_t>(t)];
+      bin_of[i] = static_cast<std::uint16_t>(t);
+      hist_bin& b = bins[t];
       const double d = ax;
       const int sg = std::signbit(x) ? 1 : 0;
       b.s1[sg] += d;
@@ -881,18 +949,583 @@ class searcher {
   int bits_;
   pwlq_variant variant_;
   int L_ = 7, H_ = 8;
-  std::vector<float> edge_;
-  std::vector<double> edged_;
+  // Buffers reused across calls on one thread (search_ws): no allocation per call, no state shared
+  // between threads.
+  struct search_ws {
+    std::vector<float> edge, gathered;
+    std::vector<double> edged, est, del;
+    std::vector<hist_bin> bins;
+    std::vector<prefix> pre;
+    std::vector<prefixl> prel;
+    std::vector<std::size_t> offset, pos;
+    std::vector<std::uint8_t> flag_gathered, flag, done;
+    std::vector<std::uint16_t> bin_of;
+  };
+  static search_ws& workspace() {
+    thread_local search_ws w;
+    return w;
+  }
+  search_ws& ws_ = workspace();
+  std::vector<float>& edge_ = ws_.edge;
+  std::vector<double>& edged_ = ws_.edged;
   float inv_w_ = 0.0f;
-  double w_ = 0.0, inv_wd_ = 0.0, eps_ = 0.0;
-  std::vector<hist_bin> bins_;
-  std::vector<prefix> pre_;
-  std::vector<prefixl> prel_;
-  std::vector<std::size_t> offset_;
-  std::vector<std::uint8_t> flag_;
-  std::vector<std::uint16_t> bin_of_;  // the bin of each value (kNoBin: not finite)
+  double w_ = 0.0, inv_wd_ = 0.0, eps_ = 0.0, md_ = 0.0;
+  std::vector<hist_bin>& bins_ = ws_.bins;
+  std::vector<prefix>& pre_ = ws_.pre;
+  std::vector<prefixl>& prel_ = ws_.prel;
+  std::vector<std::size_t>& offset_ = ws_.offset;
+  std::vector<std::uint8_t>& flag_ = ws_.flag_gathered;
+  std::vector<std::uint16_t>& bin_of_ = ws_.bin_of;  // the bin of each value (kNoBin: not finite)
   static constexpr std::uint16_t kNoBin = 0xffff;
-  std::vector<float> gathered_;
+  std::vector<float>& gathered_ = ws_.gathered;
+};
+
+// ---- small channels: exact searches on the values themselves ----
+// Below kSmallN finite values (and for a range where float32 steps stay normal) the histogram's fixed
+// O(16384 * 2^b) lattice cost dominates, so the search works on the values: k = 1 sweeps the lattice
+// once with the MSE in real arithmetic (every level is linear in p, so each value's error is a
+// quadratic in p between the lattice points where its cell changes: O(n (2^(b-1) + 128) + 16384)),
+// with a rigorous bound of the float32 deviation, then scores the contenders with the oracle on the
+// values; k = 2, 3 evaluate every region cost exactly (the float32 oracle's arithmetic on the region's
+// sorted values).
+
+constexpr std::size_t kSmallN = 1024;
+constexpr int kBlock = 512;                 // lattice points per re-anchored block of the sweep
+constexpr double kU = 0x1p-24;              // float32 unit roundoff
+
+// k = 1: below kSmallN values. k = 2, 3 (cost ~ 10^4 n value evaluations against the histogram's
+// ~ 3 * 10^4 2^(b-1) cell evaluations): below 64 * 2^(b-1) values.
+bool small_ok(std::size_t n, float m, int bits, int k) {
+  const std::size_t limit = k == 1 ? kSmallN : std::size_t{64} << (bits - 1);
+  return n <= limit && m >= 0x1p-90f && m <= 0x1p100f;  // float32 steps stay normal
+}
+
+// Scratch reused across calls on one thread (no state shared between threads).
+struct small_ws {
+  std::vector<float> x;                     // finite values, data order
+  std::vector<double> pj;                   // lattice p_j = fl(j m / 16384), j = 0..16384 (p_16384 = m)
+  std::vector<double> dA, dB, dC;           // per-block difference arrays of the quadratic coefficients
+  std::vector<std::int32_t> dflag, dneg;    // difference arrays: flagged values, negative tail values
+  std::vector<double> TA, TB, TC;           // per-block totals of |terms| (rounding bound)
+  std::vector<double> S, bound;
+  std::vector<float> sx;                    // values sorted by |x|
+  std::vector<std::uint32_t> pos;           // pos[j]: values with |x| < p_j
+};
+
+small_ws& small_workspace() {
+  thread_local small_ws ws;
+  return ws;
+}
+
+void make_lattice(float m, std::vector<double>& pj) {
+  pj.resize(kBins + 1);
+  for (int j = 0; j < kBins; ++j) {
+    pj[static_cast<std::size_t>(j)] = static_cast<float>(static_cast<double>(j) * static_cast<double>(m) / kBins);
+  }
+  pj[kBins] = m;
+}
+
+// The first lattice index j in [lo, hi] with p_j > p (hi if none).
+int first_above(const std::vector<double>& pj, double p, int lo, int hi, double inv_w) {
+  double t0 = p * inv_w;
+  int j = t0 < lo ? lo : (t0 > hi ? hi : static_cast<int>(t0));
+  while (j > lo && pj[static_cast<std::size_t>(j) - 1] > p) --j;
+  while (j < hi && !(pj[static_cast<std::size_t>(j)] > p)) ++j;
+  return j;
+}
+
+// Sum of squared errors of the oracle with breakpoint p over the finite values (data order, double).
+double score_k1(const std::vector<float>& x, float m, int bits, pwlq_variant variant, float p) {
+  const float bp[1] = {p};
+  const ref::pwlq_run r = ref::make_pwlq_run(bits, variant, m, bp, 1);
+  double sum = 0.0;
+  if (variant == pwlq_variant::reference) {
+    const ref1_consts k = ref1_of(r);
+    for (const float v : x) {
+      const double e = static_cast<double>(fake_ref1(v, k)) - static_cast<double>(v);
+      sum += e * e;
+    }
+  } else {
+    for (const float v : x) {
+      const double e = static_cast<double>(ref::pwlq_fake_quantize_value(v, r)) - static_cast<double>(v);
+      sum += e * e;
+    }
+  }
+  return sum;
+}
+
+// k = 1 on a small channel: the sweep, then the oracle on the contenders, then the refinement.
+class sweep1 {
+ public:
+  sweep1(small_ws& ws, float m, int bits, pwlq_variant variant)
+      : ws_(ws), x_(ws.x), m_(m), md_(m), bits_(bits), variant_(variant) {
+    L_ = (1 << (bits - 1)) - 1;
+    Ld_ = L_;
+    w_ = md_ / kBins;
+    inv_w_ = kBins / md_;
+  }
+
+  float run() {
+    make_lattice(m_, ws_.pj);
+    const std::size_t nb = kBins / kBlock;
+    for (auto* d : {&ws_.dA, &ws_.dB, &ws_.dC}) d->assign(kBins + 1, 0.0);
+    ws_.dflag.assign(kBins + 1, 0);
+    ws_.dneg.assign(kBins + 1, 0);
+    for (auto* d : {&ws_.TA, &ws_.TB, &ws_.TC}) d->assign(nb, 0.0);
+    double Q = 0.0;
+    for (const float v : x_) {
+      Q += static_cast<double>(v) * static_cast<double>(v);
+      add_value(v);
+    }
+    // The scan: the real-arithmetic sum of squared errors S(j) and a bound of |true - S(j)|.
+    ws_.S.resize(kBins);
+    ws_.bound.resize(kBins);
+    const double n = static_cast<double>(x_.size());
+    const double Lg = md_ / Ld_ * 1.01;                     // the largest gap between adjacent levels
+    const double dmax = 8.0 * kU * md_;                     // the largest float32 deviation of a level
+    const double tau = 32.0 * kU * (Ld_ + 3.0);             // float32 vs real position, in gaps
+    const double flip = dmax * (3.0 * Lg + dmax) + 2.0 * Lg * Lg * tau;
+    double ub = std::numeric_limits<double>::infinity();
+    int flags = 0, neg = 0;
+    const double sqQ = std::sqrt(Q), u2 = kU * kU, negc = 18.0 * kU * kU * md_ * md_;
+    for (std::size_t b = 0; b < nb; ++b) {
+      double A = 0.0, B = 0.0, C = 0.0;
+      const double TA = ws_.TA[b], TB = ws_.TB[b], TC = ws_.TC[b], TCn = md_ * std::sqrt(n * TC);
+      const int j0 = static_cast<int>(b) * kBlock;
+      const double p0 = ws_.pj[static_cast<std::size_t>(j0)];
+      for (int j = j0; j < j0 + kBlock; ++j) {
+        const auto uj = static_cast<std::size_t>(j);
+        A += ws_.dA[uj];
+        B += ws_.dB[uj];
+        C += ws_.dC[uj];
+        flags += ws_.dflag[uj];
+        neg += ws_.dneg[uj];
+        if (j == 0) continue;
+        const double d = ws_.pj[uj] - p0;
+        const double s = std::max(0.0, (A * d + 2.0 * B) * d + C);
+        const double sq = sqQ + std::sqrt(s);
+        const double D = 50.0 * u2 * sq * sq + negc * neg;
+        const double num = 0x1p-30 * (TA * d * d + 2.0 * TB * d + TC + TCn + md_ * n * d);
+        const double bd = 2.0 * std::sqrt(D * s) + D + flags * flip + num + 0x1p-30 * s + 1e-300;
+        ws_.S[uj] = s;
+        ws_.bound[uj] = bd;
+        ub = std::min(ub, s + bd);
+      }
+    }
+    std::vector<int>& cand = cand_;
+    cand.clear();
+    for (int j = 1; j < kBins; ++j) {
+      if (ws_.S[static_cast<std::size_t>(j)] - ws_.bound[static_cast<std::size_t>(j)] <= ub) cand.push_back(j);
+    }
+    std::sort(cand.begin(), cand.end(), [&](int a, int b) {
+      const double ea = ws_.S[static_cast<std::size_t>(a)], eb = ws_.S[static_cast<std::size_t>(b)];
+      return ea < eb || (ea == eb && a < b);
+    });
+    const std::size_t cap = std::max<std::size_t>(256, (std::size_t{1} << 22) / std::max<std::size_t>(x_.size(), 1));
+    if (cand.size() > cap) cand.resize(cap);
+    contenders_ = cand.size();
+    rest_lb_.assign(cand.size() + 1, std::numeric_limits<double>::infinity());
+    for (std::size_t i = cand.size(); i-- > 0;) {
+      const auto j = static_cast<std::size_t>(cand[i]);
+      rest_lb_[i] = std::min(rest_lb_[i + 1], ws_.S[j] - ws_.bound[j]);
+    }
+    double best = std::numeric_limits<double>::infinity();
+    int best_j = cand.empty() ? kBins / 2 : cand.front();
+    for (std::size_t i = 0; i < cand.size(); ++i) {
+      const int j = cand[i];
+      if (rest_lb_[i] > best) break;
+      // (the true sum is >= 0: a contender whose bound cannot beat the best, nor tie it with a
+      // smaller p, is skipped)
+      const double lb = std::max(0.0, ws_.S[static_cast<std::size_t>(j)] - ws_.bound[static_cast<std::size_t>(j)]);
+      if (lb > best || (lb == best && j > best_j)) continue;
+      const double e = score(edge(j));
+      ++scored_;
+      if (e < best || (e == best && j < best_j)) {
+        best = e;
+        best_j = j;
+      }
+    }
+    float best_p = edge(best_j);
+    if (!(best < std::numeric_limits<double>::infinity())) best = score(best_p);
+    const float plo = edge(std::max(best_j - 1, 1)), phi = edge(std::min(best_j + 1, kBins - 1));
+    for (int t = 1; t < kRefine; ++t) {
+      const float p = static_cast<float>(static_cast<double>(plo) +
+                                         (static_cast<double>(phi) - static_cast<double>(plo)) * t / kRefine);
+      if (!(p > plo && p < phi) || p == best_p) continue;
+      const double e = score(p);
+      if (e < best || (e == best && p < best_p)) {
+        best = e;
+        best_p = p;
+      }
+    }
+    return best_p;
+  }
+
+  std::size_t contenders_ = 0, scored_ = 0;
+
+ private:
+  float edge(int j) const { return static_cast<float>(ws_.pj[static_cast<std::size_t>(j)]); }
+  double score(float p) const { return score_k1(x_, m_, bits_, variant_, p); }
+
+  // Adds the error of value v as a piece (cell with magnitude level beta p + alpha) on [js, je).
+  void add_piece(double a, int js, int je, double beta, double alpha) {
+    if (je <= js) return;
+    const std::size_t b0 = static_cast<std::size_t>(js / kBlock), b1 = static_cast<std::size_t>((je - 1) / kBlock);
+    for (std::size_t b = b0; b <= b1; ++b) {
+      const int bs = static_cast<int>(b) * kBlock, be = bs + kBlock;
+      const auto jb = static_cast<std::size_t>(std::max(js, bs));
+      const double g = beta * ws_.pj[static_cast<std::size_t>(bs)] + alpha - a;
+      const double ta = beta * beta, tb = beta * g, tc = g * g;
+      ws_.dA[jb] += ta;
+      ws_.dB[jb] += tb;
+      ws_.dC[jb] += tc;
+      if (je < be) {
+        const auto ue = static_cast<std::size_t>(je);
+        ws_.dA[ue] -= ta;
+        ws_.dB[ue] -= tb;
+        ws_.dC[ue] -= tc;
+      }
+      ws_.TA[b] += 2.0 * ta;
+      ws_.TB[b] += 2.0 * std::fabs(tb);
+      ws_.TC[b] += 2.0 * tc;
+    }
+  }
+
+  // Flags the lattice points in [lo, hi) where the float32 cell may differ from the real one near the
+  // crossing t = h: those with |t(p) - h| <= tau (t monotone: between tinv(h - tau) and tinv(h + tau)).
+  template <class Tinv>
+  void flag(Tinv tinv, double h, int lo, int hi) {
+    const double tau = 32.0 * kU * (h + 1.0);
+    double pa = tinv(h - tau), pb = tinv(h + tau);
+    if (pa > pb) std::swap(pa, pb);
+    if (!(pa == pa) || !(pb == pb)) return;
+    pa -= 8.0 * kU * std::fabs(pa);
+    pb += 8.0 * kU * std::fabs(pb);
+    if (pb < 0.0 || pa > md_) return;
+    int a = first_above(ws_.pj, pa, lo, hi, inv_w_);
+    if (a > lo && ws_.pj[static_cast<std::size_t>(a) - 1] >= pa) --a;
+    const int b = first_above(ws_.pj, pb, lo, hi, inv_w_);
+    if (b > a) {
+      ws_.dflag[static_cast<std::size_t>(a)] += 1;
+      ws_.dflag[static_cast<std::size_t>(b)] -= 1;
+    }
+  }
+
+  // One monotone piece family: t(p) over lattice [j0, j1), cell k = clamp(rhe(t), 0, kmax); on each
+  // cell the level is beta(k) p + alpha(k). tinv(h) = the p where t = h.
+  template <class T, class Tinv, class Lev>
+  void family(double a, int j0, int j1, bool decreasing, int kmax, T t, Tinv tinv, Lev lev, int extra_top) {
+    if (j1 <= j0) return;
+    const double t0 = t(ws_.pj[static_cast<std::size_t>(j0)]);
+    int k = static_cast<int>(std::nearbyint(std::min(std::max(t0, 0.0), static_cast<double>(kmax))));
+    // the crossing just behind j0 (flags only)
+    {
+      const double h = decreasing ? k + 0.5 : k - 0.5;
+      if (h > 0.0 && h < kmax + (extra_top ? 1.0 : 0.0)) {
+        flag(tinv, h, j0, j1);
+      }
+    }
+    int js = j0;
+    for (;;) {
+      const double h = decreasing ? k - 0.5 : k + 0.5;
+      const bool valid = decreasing ? k >= 1 : k < kmax;
+      if (!valid) break;
+      const double pe = tinv(h);
+      flag(tinv, h, j0, j1);
+      const int je = std::max(js, first_above(ws_.pj, pe, j0, j1, inv_w_));
+      if (je >= j1) break;
+      double beta, alpha;
+      lev(k, beta, alpha);
+      add_piece(a, js, je, beta, alpha);
+      js = je;
+      k += decreasing ? -1 : 1;
+    }
+    double beta, alpha;
+    lev(k, beta, alpha);
+    add_piece(a, js, j1, beta, alpha);
+  }
+
+  void add_value(float v) {
+    const double a = std::fabs(static_cast<double>(v));
+    const bool negv = std::signbit(v);
+    const double L = Ld_, m = md_;
+    // region switch: the centre from the first p_j > |x|
+    const int jc = first_above(ws_.pj, a, 1, kBins, inv_w_);
+    // tail, j in [1, jc)
+    if (jc > 1) {
+      if (negv && variant_ == pwlq_variant::reference) {
+        ws_.dneg[1] += 1;
+        ws_.dneg[static_cast<std::size_t>(jc)] -= 1;
+        family(a, 1, jc, false, L_,
+               [&](double p) { return L * (m - a) / (m - p); },
+               [&](double h) { return m - L * (m - a) / h; },
+               [&](int k, double& beta, double& alpha) { beta = k / L; alpha = m * (1.0 - k / L); }, 0);
+      } else {
+        family(a, 1, jc, true, L_,
+               [&](double p) { return L * (a - p) / (m - p); },
+               [&](double h) { return (a * L - h * m) / (L - h); },
+               [&](int k, double& beta, double& alpha) { beta = 1.0 - k / L; alpha = k * m / L; }, 0);
+      }
+    }
+    // centre, j in [jc, 16384)
+    if (jc < kBins) {
+      if (variant_ == pwlq_variant::reference) {
+        const double f = (2.0 * L + 1.0) / 2.0;
+        family(a, jc, kBins, true, L_,
+               [&](double p) { return a * f / p; },
+               [&](double h) { return a * f / h; },
+               [&](int k, double& beta, double& alpha) { beta = k / f; alpha = 0.0; }, negv ? 1 : 0);
+      } else {
+        family(a, jc, kBins, true, L_,
+               [&](double p) { return a * L / p; },
+               [&](double h) { return a * L / h; },
+               [&](int k, double& beta, double& alpha) { beta = k / L; alpha = 0.0; }, 0);
+      }
+    }
+  }
+
+  small_ws& ws_;
+  const std::vector<float>& x_;
+  float m_;
+  double md_;
+  int bits_;
+  pwlq_variant variant_;
+  int L_ = 7;
+  double Ld_ = 7.0, w_ = 0.0, inv_w_ = 0.0;
+  std::vector<int> cand_;
+  std::vector<double> rest_lb_;
+};
+
+// k = 2, 3 on a small channel: region costs by the oracle's float32 arithmetic on sorted values.
+class multi_small {
+ public:
+  multi_small(small_ws& ws, float m, int bits, pwlq_variant variant)
+      : ws_(ws), m_(m), bits_(bits), variant_(variant) {
+    L_ = static_cast<float>((1 << (bits - 1)) - 1);
+    H_ = L_ + 1.0f;
+    make_lattice(m, ws_.pj);
+    // magnitudes of the positive values, then of the others (zeros included), each sorted
+    ws_.sx.clear();
+    for (const float v : ws_.x) {
+      if (v > 0.0f) ws_.sx.push_back(v);
+    }
+    np_ = ws_.sx.size();
+    for (const float v : ws_.x) {
+      if (!(v > 0.0f)) ws_.sx.push_back(-v);
+    }
+    std::sort(ws_.sx.begin(), ws_.sx.begin() + static_cast<std::ptrdiff_t>(np_));
+    std::sort(ws_.sx.begin() + static_cast<std::ptrdiff_t>(np_), ws_.sx.end());
+    ws_.pos.resize(2 * (kBins + 1));
+    for (int side = 0; side < 2; ++side) {
+      const std::size_t b = side ? np_ : 0, e = side ? ws_.sx.size() : np_;
+      std::uint32_t* pos = ws_.pos.data() + side * (kBins + 1);
+      std::size_t i = b;
+      for (int j = 0; j < kBins; ++j) {
+        const double p = ws_.pj[static_cast<std::size_t>(j)];
+        while (i < e && static_cast<double>(ws_.sx[i]) < p) ++i;
+        pos[j] = static_cast<std::uint32_t>(i);
+      }
+      pos[kBins] = static_cast<std::uint32_t>(e);
+    }
+  }
+
+  float edge(int j) const { return j >= kBins ? m_ : static_cast<float>(ws_.pj[static_cast<std::size_t>(j)]); }
+
+  // [begin, end) of the magnitudes of one sign (0 positive, 1 the others) with |x| in [p_jl, p_jh).
+  std::size_t at(int side, int j) const { return ws_.pos[static_cast<std::size_t>(side * (kBins + 1) + j)]; }
+
+  // Centre region with breakpoint index j: the values |x| < p_j. A negative value's magnitude level
+  // is fl(q c) with q up to H in the reference variant (its extra level), up to L otherwise.
+  double centre(int j) const {
+    const float p = edge(j);
+    const float bp[1] = {p};
+    const ref::pwlq_run r = ref::make_pwlq_run(bits_, variant_, m_, bp, 1);
+    const float c = r.centre_step;
+    const float* a = ws_.sx.data();
+    double s0 = 0.0, s1 = 0.0;
+    for (int side = 0; side < 2; ++side) {
+      const float top = side == 1 && variant_ == pwlq_variant::reference ? H_ : L_;
+      const std::size_t b = side ? np_ : 0, e = at(side, j);
+      std::size_t i = b;
+      for (; i + 2 <= e; i += 2) {
+        float q0 = ref::pwlq_round_small(a[i] / c), q1 = ref::pwlq_round_small(a[i + 1] / c);
+        q0 = q0 > top ? top : q0;
+        q1 = q1 > top ? top : q1;
+        const double e0 = static_cast<double>(q0 * c) - static_cast<double>(a[i]);
+        const double e1 = static_cast<double>(q1 * c) - static_cast<double>(a[i + 1]);
+        s0 += e0 * e0;
+        s1 += e1 * e1;
+      }
+      if (i < e) {
+        float q0 = ref::pwlq_round_small(a[i] / c);
+        q0 = q0 > top ? top : q0;
+        const double e0 = static_cast<double>(q0 * c) - static_cast<double>(a[i]);
+        s0 += e0 * e0;
+      }
+    }
+    return s0 + s1;
+  }
+
+  // Tail region between lattice indices jl < jh (jh == 16384: up to m). Positive values (and every
+  // value in the paper variant) have levels lo + j s, the reference variant's negative ones hi - j s.
+  double tail(int jl, int jh) const {
+    const float lo = edge(jl), hi = edge(jh);
+    const float s = (hi - lo) / L_;
+    const float* a = ws_.sx.data();
+    double s0 = 0.0, s1 = 0.0;
+    const auto up = [&](float v) {
+      float j = ref::pwlq_round_small(((v < hi ? v : hi) - lo) / s);
+      j = j < 0.0f ? 0.0f : (j > L_ ? L_ : j);
+      return static_cast<double>(j * s + lo) - static_cast<double>(v);
+    };
+    const auto down = [&](float v) {
+      float j = ref::pwlq_round_small((hi - (v < hi ? v : hi)) / s);
+      j = j < 0.0f ? 0.0f : (j > L_ ? L_ : j);
+      return static_cast<double>(hi - j * s) - static_cast<double>(v);
+    };
+    for (int side = 0; side < 2; ++side) {
+      const std::size_t b = at(side, jl), e = at(side, jh);
+      std::size_t i = b;
+      if (side == 1 && variant_ == pwlq_variant::reference) {
+        for (; i + 2 <= e; i += 2) {
+          const double e0 = down(a[i]), e1 = down(a[i + 1]);
+          s0 += e0 * e0;
+          s1 += e1 * e1;
+        }
+        if (i < e) {
+          const double e0 = down(a[i]);
+          s0 += e0 * e0;
+        }
+      } else {
+        for (; i + 2 <= e; i += 2) {
+          const double e0 = up(a[i]), e1 = up(a[i + 1]);
+          s0 += e0 * e0;
+          s1 += e1 * e1;
+        }
+        if (i < e) {
+          const double e0 = up(a[i]);
+          s0 += e0 * e0;
+        }
+      }
+    }
+    return s0 + s1;
+  }
+
+  double region(int r, const int* js, int k) const {
+    if (r == 0) return centre(js[0]);
+    return tail(js[r - 1], r < k ? js[r] : kBins);
+  }
+
+  std::vector<float> run(int k) {
+    constexpr int G = 256, S = kBins / G;
+    // seg(g, h): the tail from coarse point g to h (h == G: m), computed on demand. Every cost is >= 0,
+    // so a candidate whose other terms already reach the best is skipped without computing it.
+    seg_.assign(static_cast<std::size_t>(G + 1) * (G + 1), -1.0);
+    const auto seg = [&](int g, int h) {
+      double& c = seg_[static_cast<std::size_t>(g) * (G + 1) + static_cast<std::size_t>(h)];
+      if (c < 0.0) c = tail(g * S, h == G ? kBins : h * S);
+      return c;
+    };
+    const double inf = std::numeric_limits<double>::infinity();
+    std::vector<std::vector<double>> T(static_cast<std::size_t>(k), std::vector<double>(G + 1, inf));
+    std::vector<std::vector<int>> arg(static_cast<std::size_t>(k), std::vector<int>(G + 1, G));
+    for (int g = 1; g < G; ++g) T[static_cast<std::size_t>(k - 1)][static_cast<std::size_t>(g)] = seg(g, G);
+    std::vector<int> order;
+    // T[r][g] = min over h > g of seg(g, h) + T[r + 1][h] (ties: the smaller h), h in ascending T[r + 1].
+    const auto row = [&](int r, int g) {
+      const auto& next = T[static_cast<std::size_t>(r + 1)];
+      double best = inf;
+      int bh = G;
+      for (const int h : order) {
+        const double t = next[static_cast<std::size_t>(h)];
+        if (t > best) break;
+        if (h <= g) continue;
+        const double c = seg(g, h) + t;
+        if (c < best || (c == best && h < bh)) {
+          best = c;
+          bh = h;
+        }
+      }
+      T[static_cast<std::size_t>(r)][static_cast<std::size_t>(g)] = best;
+      arg[static_cast<std::size_t>(r)][static_cast<std::size_t>(g)] = bh;
+    };
+    const auto sort_order = [&](int r) {
+      const auto& next = T[static_cast<std::size_t>(r + 1)];
+      order.clear();
+      for (int h = 2; h < G; ++h) order.push_back(h);
+      std::sort(order.begin(), order.end(), [&](int x, int y) {
+        const double a = next[static_cast<std::size_t>(x)], b = next[static_cast<std::size_t>(y)];
+        return a < b || (a == b && x < y);
+      });
+    };
+    for (int r = k - 2; r >= 1; --r) {
+      sort_order(r);
+      for (int g = 1; g < G; ++g) row(r, g);
+    }
+    // The centre point g0, in ascending centre cost: row 0 only where it can still win.
+    std::vector<double> cen(G + 1, inf);
+    std::vector<int> gs;
+    for (int g = 1; g < G; ++g) {
+      cen[static_cast<std::size_t>(g)] = centre(g * S);
+      gs.push_back(g);
+    }
+    std::sort(gs.begin(), gs.end(), [&](int x, int y) {
+      const double a = cen[static_cast<std::size_t>(x)], b = cen[static_cast<std::size_t>(y)];
+      return a < b || (a == b && x < y);
+    });
+    if (k >= 2) sort_order(0);
+    double best = inf;
+    int g0 = 1;
+    for (const int g : gs) {
+      if (cen[static_cast<std::size_t>(g)] > best) break;
+      if (k >= 2) row(0, g);
+      const double c = cen[static_cast<std::size_t>(g)] + T[0][static_cast<std::size_t>(g)];
+      if (c < best || (c == best && g < g0)) {
+        best = c;
+        g0 = g;
+      }
+    }
+    int js[ref::pwlq_max_breakpoints];
+    js[0] = g0;
+    for (int r = 1; r < k; ++r) js[r] = arg[static_cast<std::size_t>(r - 1)][static_cast<std::size_t>(js[r - 1])];
+    for (int r = 0; r < k; ++r) js[r] *= S;
+    for (int sweep = 0; sweep < 20; ++sweep) {
+      bool moved = false;
+      for (int r = 0; r < k; ++r) {
+        const int lo = r == 0 ? 1 : js[r - 1] + 1, hi = r + 1 < k ? js[r + 1] - 1 : kBins - 1;
+        const int from = std::max(lo, js[r] - 2 * S), to = std::min(hi, js[r] + 2 * S);
+        int tmp[ref::pwlq_max_breakpoints];
+        std::copy(js, js + k, tmp);
+        double bc = region(r, js, k) + region(r + 1, js, k);
+        int bj = js[r];
+        for (int j = from; j <= to; ++j) {
+          tmp[r] = j;
+          const double c = region(r, tmp, k) + region(r + 1, tmp, k);
+          if (c < bc) {
+            bc = c;
+            bj = j;
+          }
+        }
+        if (bj != js[r]) {
+          js[r] = bj;
+          moved = true;
+        }
+      }
+      if (!moved) break;
+    }
+    std::vector<float> out(static_cast<std::size_t>(k));
+    for (int r = 0; r < k; ++r) out[static_cast<std::size_t>(r)] = edge(js[r]);
+    return out;
+  }
+
+ private:
+  small_ws& ws_;
+  float m_;
+  int bits_;
+  pwlq_variant variant_;
+  float L_ = 7.0f, H_ = 8.0f;
+  std::size_t np_ = 0;  // positive values: sx[0, np_), the others after
+  std::vector<double> seg_;
 };
 
 float clamp_to_lattice(double p, float m) {
@@ -963,6 +1596,22 @@ float calibrate_channel(std::span<const float> v, const pwlq_options& o, std::ve
   }
   switch (o.method) {
     case pwlq_breakpoint::exact: {
+      if (small_ok(s.finite, s.m, o.bits, o.breakpoints)) {
+        small_ws& ws = small_workspace();
+        ws.x.clear();
+        for (const float x : v) {
+          if (std::fabs(x) <= FLT_MAX) ws.x.push_back(x);
+        }
+        if (o.breakpoints == 1) {
+          sweep1 sw(ws, s.m, o.bits, o.variant);
+          bps.push_back(sw.run());
+        } else {
+          multi_small ms(ws, s.m, o.bits, o.variant);
+          const std::vector<float> b = ms.run(o.breakpoints);
+          bps.insert(bps.end(), b.begin(), b.end());
+        }
+        break;
+      }
       searcher se(v, s.m, s.finite, o.bits, o.variant);
       if (o.breakpoints == 1) {
         bps.push_back(se.exact1());

@@ -138,11 +138,13 @@ TEST_F(Cli, ReportPrintsEveryCalibratorForEveryWidth) {
   io::write_npy<float>(path("w.npy"), std::span<const float>(weights(2000)), std::vector<std::int64_t>{20, 100});
   const result r = run("report " + path("w.npy").string() + " --bits 4,8 --axis 0");
   ASSERT_EQ(r.status, 0) << r.err;
-  for (const char* c : {"minmax", "percentile:99.99", "topk:10", "mse", "entropy", "sqnr", "channel(0)", "tensor"}) {
+  for (const char* c : {"minmax", "percentile:99.99", "topk:10", "mse", "entropy", "sqnr", "channel(0)", "tensor", "pwlq",
+                        "exact", "gaussian", "laplacian", "grid", "exact k=3"}) {
     EXPECT_NE(r.out.find(c), std::string::npos) << c << "\n" << r.out;
   }
-  // Header, 2 widths x 2 code kinds x 2 granularities x 6 calibrators, footnote.
-  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1 + 2 * 2 * 2 * 6 + 1) << r.out;
+  // Header; per width: 2 code kinds x 2 granularities x 6 calibrators, and PWLQ: 2 granularities x
+  // (4 breakpoint methods + exact with 2 and 3 breakpoints); footnote.
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1 + 2 * (2 * 2 * 6 + 2 * 6) + 1) << r.out;
   EXPECT_EQ(r.out.find('\r'), std::string::npos) << "no progress bar when not on a terminal";
 }
 

@@ -12,7 +12,7 @@
 #include <random>
 #include <vector>
 
-#include "tests/support/lowbit_error.h"
+#include "support/lowbit_error.h"
 
 namespace lowbit::fxp {
 namespace {

@@ -531,6 +531,75 @@ TEST(PwlqMulti, TwoBreakpointsMatchBruteForceOnACoarseGrid) {
   }
 }
 
+// Small channels take the lattice sweep (k = 1) and exact region costs (k = 2, 3); these data are
+// chosen to stress its bounds: ties, values on lattice points and decision boundaries, tiny and huge
+// scales, constant magnitudes.
+std::vector<float> awkward(int kind, std::size_t n, unsigned seed) {
+  std::mt19937 gen(seed);
+  std::vector<float> v(n);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  for (auto& x : v) {
+    const float sg = gen() % 2 ? 1.0f : -1.0f;
+    switch (kind % 6) {
+      case 0: x = static_cast<float>(static_cast<int>(gen() % 9) - 4) * 0.25f; break;       // few levels
+      case 1: x = sg * static_cast<float>(gen() % 16384) * (3.0f / 16384.0f); break;         // lattice
+      case 2: x = nd(gen) * 1e-20f; break;
+      case 3: x = nd(gen) * nd(gen) * nd(gen) * 1e10f; break;                               // heavy tails
+      case 4: x = sg * 7.0f; break;                                                         // constant |x|
+      default: x = nd(gen); break;
+    }
+  }
+  if (kind % 6 == 1) v[0] = 3.0f;
+  return v;
+}
+
+TEST(PwlqExact, SmallChannelsMatchBruteForceOnAwkwardData) {
+  int cases = 0;
+  for (int kind = 0; kind < 6; ++kind) {
+    for (const int bits : {2, 3, 5, 8}) {
+      const auto variant = (kind + bits) % 2 ? pwlq_variant::reference : pwlq_variant::paper;
+      const std::size_t n = 1 + static_cast<std::size_t>(kind * 29 + bits * 13) % 120;
+      const std::vector<float> x = awkward(kind, n, 40 + static_cast<unsigned>(kind * 10 + bits));
+      const auto [best, best_p] = brute_force(x, bits, variant);
+      const auto p = pwlq_calibrate(x, opts(bits, pwlq_breakpoint::exact, variant));
+      EXPECT_LE(pwlq_mse(x, p), best * (1.0 + 1e-12) + 1e-300) << "kind " << kind << " bits " << bits << " n " << n;
+      ++cases;
+    }
+  }
+  EXPECT_EQ(cases, 24);
+}
+
+TEST(PwlqExact, HistogramPathMatchesBruteForce) {
+  // 3000 values: above the small-channel limit, so the histogram search (stride 1 up to 4 bits)
+  for (const int bits : {3, 4}) {
+    const std::vector<float> x = sample(bits, 3000, 61 + static_cast<unsigned>(bits));
+    const auto [best, best_p] = brute_force(x, bits, pwlq_variant::reference);
+    const auto p = pwlq_calibrate(x, opts(bits, pwlq_breakpoint::exact));
+    EXPECT_LE(pwlq_mse(x, p), best * (1.0 + 1e-12)) << "bits " << bits;
+  }
+}
+
+TEST(PwlqMulti, SmallChannelsAtLeastTheCoarseLatticeOptimum) {
+  // k = 2 on small channels: the dynamic programming is exact on the lattice j * 64 (j * m / 256),
+  // and the coordinate descent only improves on it.
+  for (int kind = 0; kind < 2; ++kind) {
+    const std::vector<float> x = sample(kind, 150, 700 + static_cast<unsigned>(kind));
+    const float m = max_abs_of(x);
+    for (const int bits : {4, 8}) {
+      double best = std::numeric_limits<double>::infinity();
+      for (int a = 1; a < 256; ++a) {
+        for (int b = a + 1; b < 256; ++b) {
+          const float bp[2] = {static_cast<float>(a * 64 * static_cast<double>(m) / 16384),
+                               static_cast<float>(b * 64 * static_cast<double>(m) / 16384)};
+          best = std::min(best, pwlq_mse(x, pwlq_params::per_tensor(bits, pwlq_variant::reference, m, bp)));
+        }
+      }
+      const double e = pwlq_mse(x, pwlq_calibrate(x, opts(bits, pwlq_breakpoint::exact, pwlq_variant::reference, 2)));
+      EXPECT_LE(e, best * (1.0 + 1e-9)) << "kind " << kind << " bits " << bits;
+    }
+  }
+}
+
 // ---- per-channel -----------------------------------------------------------------------------------
 
 TEST(PwlqPerChannel, AnyAxisEqualsPerTensorOnEachSlice) {
@@ -560,6 +629,35 @@ TEST(PwlqPerChannel, AnyAxisEqualsPerTensorOnEachSlice) {
       std::vector<float> ys(slice.size());
       pwlq_fake_quantize(slice, pt, ys);
       for (std::size_t t = 0; t < slice.size(); ++t) EXPECT_TRUE(same_bits(ys[t], y[where[t]]));
+    }
+  }
+}
+
+TEST(PwlqPerChannel, WeightMatrix128x250) {
+  // A [128, 250] weight matrix, one channel per row: each channel equals the per-tensor search on its
+  // row (bit for bit), and a few rows match a brute-force scan of the lattice.
+  const std::int64_t shape[2] = {128, 250};
+  std::vector<float> w = gaussian(128 * 250, 0.05, 8);
+  for (std::size_t i = 0; i < w.size(); i += 97) w[i] *= 6.0f;  // some outliers
+  for (const int bits : {4, 8}) {
+    for (const int k : {1, 2}) {
+      if (bits == 8 && k == 2) continue;  // (slow under sanitizers)
+      const auto o = opts(bits, pwlq_breakpoint::exact, pwlq_variant::reference, k);
+      const pwlq_params pc = pwlq_calibrate(w, shape, 0, o);
+      for (std::size_t c = 0; c < 128; ++c) {
+        const std::vector<float> row(w.begin() + static_cast<std::ptrdiff_t>(c * 250),
+                                     w.begin() + static_cast<std::ptrdiff_t>(c * 250 + 250));
+        const pwlq_params pt = pwlq_calibrate(row, o);
+        ASSERT_EQ(pc.max_abs()[c], pt.max_abs()[0]);
+        for (int r = 0; r < k; ++r) {
+          ASSERT_EQ(pc.breakpoints()[c * static_cast<std::size_t>(k) + static_cast<std::size_t>(r)],
+                    pt.breakpoints()[static_cast<std::size_t>(r)]) << "channel " << c;
+        }
+        if (k == 1 && c % 64 == 5) {
+          const auto [best, best_p] = brute_force(row, bits, pwlq_variant::reference);
+          EXPECT_LE(pwlq_mse(row, pt), best * (1.0 + 1e-12)) << "channel " << c << " bits " << bits;
+        }
+      }
     }
   }
 }

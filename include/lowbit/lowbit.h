@@ -8,6 +8,7 @@
 #include "lowbit/integer_layers.h"  // IWYU pragma: export
 #include "lowbit/integer_requantize.h"  // IWYU pragma: export
 #include "lowbit/profile.h"       // IWYU pragma: export
+#include "lowbit/pwlq.h"          // IWYU pragma: export
 #include "lowbit/quant_params.h"  // IWYU pragma: export
 #include "lowbit/quantizer.h"     // IWYU pragma: export
 #include "lowbit/uniform.h"       // IWYU pragma: export

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "lowbit/calibrate.h"
+#include "lowbit/pwlq.h"
 #include "lowbit/quantizer.h"
 #include "lowbit/uniform.h"
 #include "src/cli/codes.h"
@@ -29,23 +30,43 @@ struct row {
   double round_trip_ms;
 };
 
-row measure(std::span<const float> x, std::span<const std::int64_t> shape, std::optional<int> axis,
-            const calibrator_spec& spec, code_format format, bool symmetric) {
+// Times `make_quantizer()` (calibration), then one encode + decode of x, and measures the error.
+template <class MakeQuantizer>
+row measure(std::span<const float> x, MakeQuantizer&& make_quantizer) {
   const auto t0 = std::chrono::steady_clock::now();
-  observer obs = axis ? observer(spec, *axis) : observer(spec);
-  obs.observe(x, shape);
-  const quant_params p = obs.compute_params(format, symmetric, profile::onnx, shape);
+  const auto q = make_quantizer();
   const double calibrate_s = seconds_since(t0);
+  using Code = typename decltype(q)::code_type;
+  std::vector<Code> codes(x.size());
+  std::vector<float> y(x.size());
+  const auto t1 = std::chrono::steady_clock::now();
+  q.encode(x, std::span<Code>(codes));
+  q.decode(std::span<const Code>(codes), std::span<float>(y));
+  const double round_trip_s = seconds_since(t1);
+  return row{measure_error(q, x), calibrate_s * 1e3, round_trip_s * 1e3};
+}
+
+row measure_uniform(std::span<const float> x, std::span<const std::int64_t> shape, std::optional<int> axis,
+                    const calibrator_spec& spec, code_format format, bool symmetric) {
   return with_code_type(format, [&]<class Code>() {
-    const uniform_quantizer<Code> q(p);
-    std::vector<Code> codes(x.size());
-    std::vector<float> y(x.size());
-    const auto t1 = std::chrono::steady_clock::now();
-    q.encode(x, std::span<Code>(codes));
-    q.decode(std::span<const Code>(codes), std::span<float>(y));
-    const double round_trip_s = seconds_since(t1);
-    return row{measure_error(q, x), calibrate_s * 1e3, round_trip_s * 1e3};
+    return measure(x, [&] {
+      observer obs = axis ? observer(spec, *axis) : observer(spec);
+      obs.observe(x, shape);
+      return uniform_quantizer<Code>(obs.compute_params(format, symmetric, profile::onnx, shape));
+    });
   });
+}
+
+row measure_pwlq(std::span<const float> x, std::span<const std::int64_t> shape, std::optional<int> axis,
+                 const pwlq_options& options) {
+  return measure(x, [&] {
+    return pwlq_quantizer(axis ? pwlq_calibrate(x, shape, *axis, options) : pwlq_calibrate(x, options));
+  });
+}
+
+void print_row(int bits, const std::string& codes, const std::string& gran, const std::string& name, const row& r) {
+  std::printf("%-5d %-6s %-13s %-17s %12.4g %9.2f %12.4g %10.2f %10.2f\n", bits, codes.c_str(), gran.c_str(),
+              name.c_str(), r.error.mse, r.error.sqnr_db, r.error.max_abs_error, r.calibrate_ms, r.round_trip_ms);
 }
 
 }  // namespace
@@ -65,15 +86,26 @@ void print_report(std::span<const float> x, std::span<const std::int64_t> shape,
       for (const auto& a : axes) {
         const std::string gran = a ? "channel(" + std::to_string(*a) + ")" : "tensor";
         for (const char* name : kCalibrators) {
-          const row r = measure(x, shape, a, calibrator_spec::parse(name), format, symmetric);
-          std::printf("%-5d %-6s %-13s %-17s %12.4g %9.2f %12.4g %10.2f %10.2f\n", b, codes.c_str(), gran.c_str(),
-                      name, r.error.mse, r.error.sqnr_db, r.error.max_abs_error, r.calibrate_ms, r.round_trip_ms);
+          print_row(b, codes, gran, name, measure_uniform(x, shape, a, calibrator_spec::parse(name), format, symmetric));
         }
       }
     }
+    if (b < 2 || b > 8) continue;  // PWLQ's widths
+    for (const auto& a : axes) {
+      const std::string gran = a ? "channel(" + std::to_string(*a) + ")" : "tensor";
+      for (const pwlq_breakpoint method : {pwlq_breakpoint::exact, pwlq_breakpoint::gaussian,
+                                           pwlq_breakpoint::laplacian, pwlq_breakpoint::grid}) {
+        print_row(b, "pwlq", gran, to_string(method), measure_pwlq(x, shape, a, {b, pwlq_variant::reference, 1, method}));
+      }
+      for (const int k : {2, 3}) {
+        print_row(b, "pwlq", gran, "exact k=" + std::to_string(k),
+                  measure_pwlq(x, shape, a, {b, pwlq_variant::reference, k, pwlq_breakpoint::exact}));
+      }
+    }
   }
-  std::printf("codes: uN = unsigned, asymmetric range; sNn = signed, symmetric, narrow range. onnx numerics; "
-              "times measured once, single thread.\n");
+  std::printf("codes: uN = unsigned, asymmetric range; sNn = signed, symmetric, narrow range (onnx numerics); "
+              "pwlq = piecewise-linear, N-bit codes + region, breakpoint method, k breakpoints (1 unless said). "
+              "Times measured once, single thread.\n");
 }
 
 }  // namespace lowbit::cli
