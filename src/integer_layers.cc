@@ -45,20 +45,6 @@ void check_code(code_format f, const char* what, const char* which) {
   }
 }
 
-void check_activation(const activation_quant& q, const char* what, const char* which) {
-  if (!is_8bit(q.format)) {
-    fail(errc::unsupported_width, what,
-         std::string(which) + " format has " + str(q.format.bits) + " bits; int8 or uint8 codes are needed");
-  }
-  if (!(q.scale > 0.0f) || std::isinf(q.scale)) {
-    fail(errc::invalid_scale, what, std::string(which) + " scale " + std::to_string(q.scale) + " must be finite and > 0");
-  }
-  if (q.zero_point < q.format.qmin() || q.zero_point > q.format.qmax()) {
-    fail(errc::invalid_zero_point, what,
-         std::string(which) + " zero point " + str(q.zero_point) + " is outside [" + str(q.format.qmin()) + ", " +
-             str(q.format.qmax()) + "]");
-  }
-}
 
 void check_clamp(clamp_range c, code_format f, const char* what) {
   if (c.min > c.max || c.min < f.qmin() || c.max > f.qmax()) {
@@ -147,28 +133,6 @@ std::vector<std::int8_t> quantize_weights(std::span<const float> w, const quant_
   std::vector<std::int8_t> q(w.size());
   quantize<std::int8_t>(w, p, std::span<std::int8_t>(q));
   return q;
-}
-
-// Error statistics of `got` against `want` (error_stats of lowbit/quantizer.h).
-layer_error_report report_of(std::span<const float> got, std::span<const float> want, const float* lo,
-                             const float* hi) {
-  layer_error_report r;
-  double signal = 0.0, noise = 0.0;
-  for (std::size_t i = 0; i < got.size(); ++i) {
-    const double y = want[i], e = static_cast<double>(got[i]) - y;
-    if (!std::isfinite(y)) {
-      ++r.error.non_finite;
-      continue;
-    }
-    signal += y * y;
-    noise += e * e;
-    r.error.max_abs_error = std::max(r.error.max_abs_error, std::abs(e));
-    ++r.error.count;
-    if ((got[i] == *lo && y < *lo) || (got[i] == *hi && y > *hi)) ++r.clipped;
-  }
-  r.error.mse = r.error.count ? noise / static_cast<double>(r.error.count) : 0.0;
-  r.error.sqnr_db = noise > 0.0 ? 10.0 * std::log10(signal / noise) : std::numeric_limits<double>::infinity();
-  return r;
 }
 
 // Runs an integer layer on float input: quantize, run, dequantize.
@@ -322,8 +286,8 @@ void integer_layer_base::init(const activation_quant& in, const activation_quant
                               std::vector<std::int32_t> bias, std::size_t oc, std::size_t weights_per_oc,
                               const char* what) {
   validate(profile);
-  check_activation(in, what, "input");
-  check_activation(out, what, "output");
+  validate_activation(in, what, "input");
+  validate_activation(out, what, "output");
   check_clamp(clamp, out.format, what);
   check_size(weights.size(), oc * weights_per_oc, what, "weights");
   if (!bias.empty()) check_size(bias.size(), oc, what, "bias");
@@ -787,9 +751,9 @@ quantized_add::quantized_add(const activation_quant& input1, const activation_qu
                              const activation_quant& output, clamp_range clamp, dsp_profile profile) {
   const char* what = "quantized_add";
   validate(profile);
-  check_activation(input1, what, "input1");
-  check_activation(input2, what, "input2");
-  check_activation(output, what, "output");
+  validate_activation(input1, what, "input1");
+  validate_activation(input2, what, "input2");
+  validate_activation(output, what, "output");
   if (input1.format.is_signed != output.format.is_signed || input2.format.is_signed != output.format.is_signed) {
     fail(errc::type_mismatch, what, "inputs and output must all be int8 or all uint8");
   }
@@ -835,7 +799,7 @@ quantized_lut_activation::quantized_lut_activation(lut_activation kind, const ac
     : kind_(kind), in_(input), profile_(profile) {
   const char* what = kind == lut_activation::logistic ? "logistic" : "tanh";
   validate(profile);
-  check_activation(input, what, "input");
+  validate_activation(input, what, "input");
   constexpr int kInputIntegerBits = 4;
   const double real = static_cast<double>(input.scale) * static_cast<double>(1 << (31 - kInputIntegerBits));
   int exponent = 0;
@@ -947,7 +911,7 @@ layer_error_report compare_with_float(const quantized_fully_connected& layer, st
   const activation_quant& oq = layer.output();
   const float lo = (static_cast<float>(layer.clamp().min - oq.zero_point)) * oq.scale;
   const float hi = (static_cast<float>(layer.clamp().max - oq.zero_point)) * oq.scale;
-  return report_of(got, want, &lo, &hi);
+  return compare_outputs(got, std::vector<double>(want.begin(), want.end()), lo, hi);
 }
 
 layer_error_report compare_with_float(const quantized_conv2d& layer, std::span<const float> input,
@@ -990,7 +954,7 @@ layer_error_report compare_with_float(const quantized_conv2d& layer, std::span<c
   const activation_quant& oq = layer.output();
   const float lo = (static_cast<float>(layer.clamp().min - oq.zero_point)) * oq.scale;
   const float hi = (static_cast<float>(layer.clamp().max - oq.zero_point)) * oq.scale;
-  return report_of(got, want, &lo, &hi);
+  return compare_outputs(got, std::vector<double>(want.begin(), want.end()), lo, hi);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1024,5 +988,44 @@ LOWBIT_LAYER_IO(std::uint8_t, std::uint8_t)
 LOWBIT_LAYER_CODE(std::int8_t)
 LOWBIT_LAYER_CODE(std::uint8_t)
 #undef LOWBIT_LAYER_CODE
+
+layer_error_report compare_outputs(std::span<const float> got, std::span<const double> want, float lo, float hi) {
+  if (got.size() != want.size()) {
+    throw error(errc::size_mismatch, "compare_outputs: " + std::to_string(got.size()) + " outputs against " +
+                                         std::to_string(want.size()) + " reference values");
+  }
+  layer_error_report r;
+  double signal = 0.0, noise = 0.0;
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    const double y = want[i], e = static_cast<double>(got[i]) - y;
+    if (!std::isfinite(y)) {
+      ++r.error.non_finite;
+      continue;
+    }
+    signal += y * y;
+    noise += e * e;
+    r.error.max_abs_error = std::max(r.error.max_abs_error, std::abs(e));
+    ++r.error.count;
+    if ((got[i] == lo && y < lo) || (got[i] == hi && y > hi)) ++r.clipped;
+  }
+  r.error.mse = r.error.count ? noise / static_cast<double>(r.error.count) : 0.0;
+  r.error.sqnr_db = noise > 0.0 ? 10.0 * std::log10(signal / noise) : std::numeric_limits<double>::infinity();
+  return r;
+}
+
+void validate_activation(const activation_quant& q, const char* what, const char* which) {
+  if (!is_8bit(q.format)) {
+    fail(errc::unsupported_width, what,
+         std::string(which) + " format has " + str(q.format.bits) + " bits; int8 or uint8 codes are needed");
+  }
+  if (!(q.scale > 0.0f) || std::isinf(q.scale)) {
+    fail(errc::invalid_scale, what, std::string(which) + " scale " + std::to_string(q.scale) + " must be finite and > 0");
+  }
+  if (q.zero_point < q.format.qmin() || q.zero_point > q.format.qmax()) {
+    fail(errc::invalid_zero_point, what,
+         std::string(which) + " zero point " + str(q.zero_point) + " is outside [" + str(q.format.qmin()) + ", " +
+             str(q.format.qmax()) + "]");
+  }
+}
 
 }  // namespace lowbit::fxp

@@ -24,20 +24,6 @@ __extension__ typedef unsigned __int128 u128;
 
 std::string str(std::int64_t v) { return std::to_string(v); }
 
-void check_activation(const activation_quant& q, const char* what, const char* which) {
-  if (q.format.bits != 8) {
-    fail(errc::unsupported_width, what,
-         std::string(which) + " format has " + str(q.format.bits) + " bits; int8 or uint8 codes are needed");
-  }
-  if (!(q.scale > 0.0f) || std::isinf(q.scale)) {
-    fail(errc::invalid_scale, what, std::string(which) + " scale " + std::to_string(q.scale) + " must be finite and > 0");
-  }
-  if (q.zero_point < q.format.qmin() || q.zero_point > q.format.qmax()) {
-    fail(errc::invalid_zero_point, what,
-         std::string(which) + " zero point " + str(q.zero_point) + " is outside [" + str(q.format.qmin()) + ", " +
-             str(q.format.qmax()) + "]");
-  }
-}
 
 template <class Code>
 void check_code(code_format f, const char* what, const char* which) {
@@ -248,8 +234,8 @@ pwlq_fully_connected::pwlq_fully_connected(int in_features, int out_features, st
     fail(errc::count_mismatch, what, "PWLQ params have " + str(static_cast<std::int64_t>(params_.channels())) +
                                          " channels, out_features = " + str(out_features));
   }
-  check_activation(input, what, "input");
-  check_activation(output, what, "output");
+  validate_activation(input, what, "input");
+  validate_activation(output, what, "output");
   const clamp_range c = clamp.value_or(clamp_range{output.format.qmin(), output.format.qmax()});
   if (c.min > c.max || c.min < output.format.qmin() || c.max > output.format.qmax()) {
     fail(errc::invalid_argument, what,
@@ -693,23 +679,7 @@ layer_error_report compare_with_float(const pwlq_fully_connected& layer, std::sp
   const activation_quant& oq = layer.output();
   const float lo = static_cast<float>(layer.clamp().min - oq.zero_point) * oq.scale;
   const float hi = static_cast<float>(layer.clamp().max - oq.zero_point) * oq.scale;
-  layer_error_report r;
-  double signal = 0.0, noise = 0.0;
-  for (std::size_t i = 0; i < got.size(); ++i) {
-    const double y = want[i], e = static_cast<double>(got[i]) - y;
-    if (!std::isfinite(y)) {
-      ++r.error.non_finite;
-      continue;
-    }
-    signal += y * y;
-    noise += e * e;
-    r.error.max_abs_error = std::max(r.error.max_abs_error, std::abs(e));
-    ++r.error.count;
-    if ((got[i] == lo && y < lo) || (got[i] == hi && y > hi)) ++r.clipped;
-  }
-  r.error.mse = r.error.count ? noise / static_cast<double>(r.error.count) : 0.0;
-  r.error.sqnr_db = noise > 0.0 ? 10.0 * std::log10(signal / noise) : std::numeric_limits<double>::infinity();
-  return r;
+  return compare_outputs(got, want, lo, hi);
 }
 
 }  // namespace lowbit::fxp

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "support/lowbit_error.h"
+#include "support/random_data.h"
 
 #include <algorithm>
 #include <cfloat>
@@ -24,6 +25,9 @@
 namespace lowbit {
 namespace {
 
+using test_data::gaussian;
+using test_data::laplace;
+
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 constexpr float kInf = std::numeric_limits<float>::infinity();
 
@@ -42,23 +46,6 @@ std::string name_of(calibrator k) { return spec_of(k).to_string(); }
 template <class F>
 void expect_errc(errc code, F&& f) {
   EXPECT_EQ(error_of(std::forward<F>(f)), code);
-}
-
-std::vector<float> laplace(std::size_t n, double b, unsigned seed) {
-  std::mt19937 gen(seed);
-  std::exponential_distribution<double> e(1.0 / b);
-  std::bernoulli_distribution sign(0.5);
-  std::vector<float> v(n);
-  for (auto& x : v) x = static_cast<float>(sign(gen) ? e(gen) : -e(gen));
-  return v;
-}
-
-std::vector<float> gaussian(std::size_t n, double sigma, unsigned seed) {
-  std::mt19937 gen(seed);
-  std::normal_distribution<double> d(0.0, sigma);
-  std::vector<float> v(n);
-  for (auto& x : v) x = static_cast<float>(d(gen));
-  return v;
 }
 
 quant_params calibrate(calibrator_spec spec, const std::vector<float>& data, code_format f, bool symmetric,

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "support/lowbit_error.h"
+#include "support/random_data.h"
 
 #include <algorithm>
 #include <bit>
@@ -33,36 +34,15 @@
 namespace lowbit {
 namespace {
 
+using test_data::gaussian;
+using test_data::laplace;
+using test_data::student;
+
 static_assert(quantizer<pwlq_quantizer>);
 static_assert(sizeof(pwlq_code) == 2);
 
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 constexpr float kInf = std::numeric_limits<float>::infinity();
-
-std::vector<float> gaussian(std::size_t n, double sigma, unsigned seed) {
-  std::mt19937 gen(seed);
-  std::normal_distribution<double> d(0.0, sigma);
-  std::vector<float> v(n);
-  for (auto& x : v) x = static_cast<float>(d(gen));
-  return v;
-}
-
-std::vector<float> laplace(std::size_t n, double b, unsigned seed) {
-  std::mt19937 gen(seed);
-  std::exponential_distribution<double> e(1.0 / b);
-  std::bernoulli_distribution sign(0.5);
-  std::vector<float> v(n);
-  for (auto& x : v) x = static_cast<float>(sign(gen) ? e(gen) : -e(gen));
-  return v;
-}
-
-std::vector<float> student(std::size_t n, double nu, unsigned seed) {
-  std::mt19937 gen(seed);
-  std::student_t_distribution<double> d(nu);
-  std::vector<float> v(n);
-  for (auto& x : v) x = static_cast<float>(d(gen));
-  return v;
-}
 
 std::vector<float> uniform01(std::size_t n, unsigned seed) {
   std::mt19937 gen(seed);

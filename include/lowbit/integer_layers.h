@@ -160,6 +160,11 @@ struct activation_quant {
   quant_params params() const { return quant_params::per_tensor(format, scale, zero_point, numerics); }
 };
 
+/// Throws lowbit::error unless `q` can feed or leave an integer layer: an 8-bit format
+/// (unsupported_width), a finite scale > 0 (invalid_scale), a zero point inside the code range
+/// (invalid_zero_point). The message starts with `layer` and names the tensor as `which` ("input").
+void validate_activation(const activation_quant& q, const char* layer, const char* which);
+
 /// Quantization of int8 weights: one scale per tensor or one per output channel.
 struct weight_quant {
   std::vector<float> scales;             ///< 1 (per-tensor) or out_channels (per-channel)
@@ -481,6 +486,12 @@ struct layer_error_report {
   error_stats error;
   std::size_t clipped = 0;  ///< integer outputs at the clamp bounds where the float output is outside them
 };
+
+/// The report of dequantized integer outputs `got` against float outputs `want` (same size): error_stats
+/// over the finite `want` (accumulated in double, as measure_error), and `clipped` = outputs equal to
+/// `lo` (or `hi`) where `want` is below `lo` (above `hi`): the dequantized clamp bounds of the layer.
+/// Throws errc::size_mismatch.
+layer_error_report compare_outputs(std::span<const float> got, std::span<const double> want, float lo, float hi);
 
 /// Quantizes `input` ([batch][in] float) with layer.input(), runs the integer layer, dequantizes with
 /// layer.output(), and compares with the float layer y = act(input W^T + bias). Throws
