@@ -364,6 +364,38 @@ constexpr int kRefine = 64;
 constexpr std::size_t kMaxScored = 256;  // lattice breakpoints scored exactly at most             // sub-steps of the refinement between two lattice neighbours
 constexpr float kZeroBelow = 0x1p-100f;  // a channel with max |x| below this is all zero
 
+// Coordinate descent on the lattice indices js[0] < ... < js[k-1] of k breakpoints: each breakpoint in
+// turn moves to the index within 2 * step of it (between its neighbours) that minimises
+// cost(r, js) + cost(r + 1, js), the costs of the two regions it bounds; at most 20 sweeps, ending early
+// when a sweep moves nothing. Ties keep the current index, then the lowest.
+template <class RegionCost>
+void refine_breakpoints(int* js, int k, int step, RegionCost cost) {
+  for (int sweep = 0; sweep < 20; ++sweep) {
+    bool moved = false;
+    for (int r = 0; r < k; ++r) {
+      const int lo = r == 0 ? 1 : js[r - 1] + 1, hi = r + 1 < k ? js[r + 1] - 1 : kBins - 1;
+      const int from = std::max(lo, js[r] - 2 * step), to = std::min(hi, js[r] + 2 * step);
+      int tmp[ref::pwlq_max_breakpoints];
+      std::copy(js, js + k, tmp);
+      double bc = cost(r, js) + cost(r + 1, js);
+      int bj = js[r];
+      for (int j = from; j <= to; ++j) {
+        tmp[r] = j;
+        const double c = cost(r, tmp) + cost(r + 1, tmp);
+        if (c < bc) {
+          bc = c;
+          bj = j;
+        }
+      }
+      if (bj != js[r]) {
+        js[r] = bj;
+        moved = true;
+      }
+    }
+    if (!moved) break;
+  }
+}
+
 struct scan_result {
   float m = 0.0f;
   std::size_t finite = 0;
@@ -865,30 +897,7 @@ class searcher {
       tail_cells(edge(lo), edge(hi), c2);
       return estimate(c2, lo, hi, &b);
     };
-    for (int sweep = 0; sweep < 20; ++sweep) {
-      bool moved = false;
-      for (int r = 0; r < k; ++r) {
-        const int lo = r == 0 ? 1 : js[r - 1] + 1, hi = r + 1 < k ? js[r + 1] - 1 : kBins - 1;
-        const int from = std::max(lo, js[r] - 2 * S / 1), to = std::min(hi, js[r] + 2 * S / 1);
-        int tmp[ref::pwlq_max_breakpoints];
-        std::copy(js, js + k, tmp);
-        double bc = region_cost(r, js) + region_cost(r + 1, js);
-        int bj = js[r];
-        for (int j = from; j <= to; ++j) {
-          tmp[r] = j;
-          const double c = region_cost(r, tmp) + region_cost(r + 1, tmp);
-          if (c < bc) {
-            bc = c;
-            bj = j;
-          }
-        }
-        if (bj != js[r]) {
-          js[r] = bj;
-          moved = true;
-        }
-      }
-      if (!moved) break;
-    }
+    refine_breakpoints(js, k, S, [&](int r, const int* b) { return region_cost(r, b); });
     std::vector<float> out(static_cast<std::size_t>(k));
     for (int r = 0; r < k; ++r) out[static_cast<std::size_t>(r)] = edge(js[r]);
     return out;
@@ -1489,30 +1498,7 @@ class multi_small {
     js[0] = g0;
     for (int r = 1; r < k; ++r) js[r] = arg[static_cast<std::size_t>(r - 1)][static_cast<std::size_t>(js[r - 1])];
     for (int r = 0; r < k; ++r) js[r] *= S;
-    for (int sweep = 0; sweep < 20; ++sweep) {
-      bool moved = false;
-      for (int r = 0; r < k; ++r) {
-        const int lo = r == 0 ? 1 : js[r - 1] + 1, hi = r + 1 < k ? js[r + 1] - 1 : kBins - 1;
-        const int from = std::max(lo, js[r] - 2 * S), to = std::min(hi, js[r] + 2 * S);
-        int tmp[ref::pwlq_max_breakpoints];
-        std::copy(js, js + k, tmp);
-        double bc = region(r, js, k) + region(r + 1, js, k);
-        int bj = js[r];
-        for (int j = from; j <= to; ++j) {
-          tmp[r] = j;
-          const double c = region(r, tmp, k) + region(r + 1, tmp, k);
-          if (c < bc) {
-            bc = c;
-            bj = j;
-          }
-        }
-        if (bj != js[r]) {
-          js[r] = bj;
-          moved = true;
-        }
-      }
-      if (!moved) break;
-    }
+    refine_breakpoints(js, k, S, [&](int r, const int* b) { return region(r, b, k); });
     std::vector<float> out(static_cast<std::size_t>(k));
     for (int r = 0; r < k; ++r) out[static_cast<std::size_t>(r)] = edge(js[r]);
     return out;
