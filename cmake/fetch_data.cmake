@@ -4,11 +4,12 @@
 # Needs a current apt package index (apt-get update).
 #   libonnx-testdata: ONNX's operator test vectors  -> root/usr/share/libonnx-testdata/data/node/
 #   gnubg:            trained float32 network weights -> root/usr/lib/gnubg/gnubg.wd
+#   python3-sklearn:  two photos (china.jpg, flower.jpg) -> root/usr/lib/python3/dist-packages/sklearn/datasets/images/
 cmake_minimum_required(VERSION 3.25)
 if(NOT DATA_DIR)
   get_filename_component(DATA_DIR "${CMAKE_CURRENT_LIST_DIR}/../build/data" ABSOLUTE)
 endif()
-foreach(pkg libonnx-testdata gnubg)
+foreach(pkg libonnx-testdata gnubg python3-sklearn)
   set(stamp "${DATA_DIR}/stamps/${pkg}")
   if(EXISTS "${stamp}")
     continue()
