@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -148,6 +149,23 @@ TEST_F(Cli, ReportPrintsEveryCalibratorForEveryWidth) {
   EXPECT_EQ(r.out.find('\r'), std::string::npos) << "no progress bar when not on a terminal";
 }
 
+TEST_F(Cli, ReportHilbertReadsTheTensorAsADepthMap) {
+  std::vector<float> depth = weights(3000);
+  for (float& d : depth) d = 5.0f + 4.0f * d;
+  depth[17] = std::numeric_limits<float>::quiet_NaN();
+  io::write_npy<float>(path("d.npy"), std::span<const float>(depth), std::vector<std::int64_t>{30, 100});
+  const result r = run("report " + path("d.npy").string() + " --hilbert --range 0,10");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("2999 values (1 NaN/Inf left out), range [0, 10] (given)"), std::string::npos) << r.out;
+  // Both layouts x widths 4/6/8 x orders 1..4 x noise 0..4 LSB.
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '|'), 14 * (2 + 2 * 3 * 4 * 5)) << r.out;
+  EXPECT_NE(r.out.find("| full_range  | 2 |  5.000 |    8 |   0.0 |"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Recommended order"), std::string::npos) << r.out;
+  const result own = run("report " + path("d.npy").string() + " --hilbert");
+  ASSERT_EQ(own.status, 0) << own.err;
+  EXPECT_NE(own.out.find("(the tensor's min and max)"), std::string::npos) << own.out;
+}
+
 TEST_F(Cli, HelpEverywhere) {
   for (const char* sub : {"", "calibrate ", "quantize ", "dequantize ", "report ", "demo "}) {
     const result r = run(std::string(sub) + "--help");
@@ -185,6 +203,13 @@ TEST_F(Cli, BadInputIsOneLineAndNonZeroStatus) {
   expect_error("dequantize --in " + x + " --params " + path("p.json").string() + " --out " + path("y.npy").string(),
                "type_mismatch");  // float32 data where int8 codes are expected
   expect_error("report " + path("missing.npy").string(), "io_failure");
+  expect_error("report " + x + " --range 0,1", "needs --hilbert");
+  expect_error("report " + x + " --hilbert --range 1,1", "invalid_range");
+  {
+    const std::vector<float> constant(6, 2.5f);
+    io::write_npy<float>(path("c.npy"), std::span<const float>(constant), std::vector<std::int64_t>{6});
+  }
+  expect_error("report " + path("c.npy").string() + " --hilbert", "constant");
   expect_error("frobnicate", "frobnicate");
   expect_error("calibrate --in " + x, "--params");  // a required option
 }

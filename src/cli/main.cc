@@ -153,6 +153,26 @@ float_tensor generated_weights() {
   return w;
 }
 
+// A depth-like network output [256, 256] in metres: a ground plane seen by a level camera (depth
+// ~ 1 / (row below the horizon), 1.5 m at the bottom row, capped at 30 m), two boxes facing the camera
+// (constant depth), and a strip of invalid pixels (NaN, as stereo occlusions are marked).
+std::vector<float> generated_depth_map() {
+  constexpr int kSide = 256;
+  constexpr double kFar = 30.0, kNear = 1.5, kHorizon = 64.0;
+  std::vector<float> d(static_cast<std::size_t>(kSide) * kSide);
+  for (int r = 0; r < kSide; ++r) {
+    for (int c = 0; c < kSide; ++c) {
+      const double below = static_cast<double>(r) + 1.0 - kHorizon;
+      double z = below > 0 ? std::min(kFar, kNear * (kSide - kHorizon) / below) : kFar;
+      if (r >= 120 && r < 200 && c >= 40 && c < 100) z = 4.0;    // near box
+      if (r >= 90 && r < 140 && c >= 160 && c < 230) z = 11.5;   // far box
+      if (c >= 100 && c < 104 && r >= 120) z = std::nan("");      // occlusion strip
+      d[static_cast<std::size_t>(r) * kSide + static_cast<std::size_t>(c)] = static_cast<float>(z);
+    }
+  }
+  return d;
+}
+
 // gnubg's weights: $LOWBIT_DATA_DIR (or the build's data directory) as unpacked by
 // cmake/fetch_data.cmake, else an installed gnubg.
 std::optional<fs::path> find_gnubg_weights() {
@@ -174,19 +194,22 @@ void run_demo() {
   std::printf("== generated conv-like weight [64, 576]: per-channel Laplacians, channel scales over 3 decades\n");
   print_report(w.values, w.shape, bits, 0);
 
-  const auto path = find_gnubg_weights();
-  if (!path) {
+  if (const auto path = find_gnubg_weights()) {
+    const std::vector<io::gnubg_network> nets = io::read_gnubg_weights(*path);
+    const io::gnubg_network& net = nets.front();
+    // [hidden, inputs]: out-features by in-features, so that channel axis 0 is the hidden unit.
+    const std::vector<float> w_out_in = net.hidden_weights_out_in();
+    const std::vector<std::int64_t> shape = {net.hidden, net.inputs};
+    std::printf("\n== gnubg '%s' network, hidden-layer weights [%d, %d] (trained; %s)\n", net.name.c_str(),
+                net.hidden, net.inputs, path->string().c_str());
+    print_report(w_out_in, shape, bits, 0);
+  } else {
     std::printf("\n(gnubg's trained weights not found: run `cmake -P cmake/fetch_data.cmake` to add them)\n");
-    return;
   }
-  const std::vector<io::gnubg_network> nets = io::read_gnubg_weights(*path);
-  const io::gnubg_network& net = nets.front();
-  // [hidden, inputs]: out-features by in-features, so that channel axis 0 is the hidden unit.
-  const std::vector<float> w_out_in = net.hidden_weights_out_in();
-  const std::vector<std::int64_t> shape = {net.hidden, net.inputs};
-  std::printf("\n== gnubg '%s' network, hidden-layer weights [%d, %d] (trained; %s)\n", net.name.c_str(), net.hidden,
-              net.inputs, path->string().c_str());
-  print_report(w_out_in, shape, bits, 0);
+
+  std::printf("\n== generated depth map [256, 256] (ground plane 1.5..30 m, two boxes, a NaN occlusion strip) "
+              "read as a network's depth output (`lowbit report --hilbert`)\n");
+  print_hilbert_report(generated_depth_map(), std::nullopt);
 }
 
 }  // namespace
@@ -250,9 +273,24 @@ int run(int argc, char** argv) {
   rep->add_option("tensor", in, "Input tensor (.npy)")->required();
   rep->add_option("--bits", report_bits, "Code widths, comma separated")->delimiter(',')->capture_default_str();
   rep->add_option("--axis", axis, "Also per channel along this axis");
+  bool hilbert = false;
+  std::vector<double> hilbert_range;
+  rep->add_flag("--hilbert", hilbert,
+                "Read the tensor as a depth-like network output: Hilbert output head vs direct quantization "
+                "(instead of the weight tables)");
+  rep->add_option("--range", hilbert_range, "With --hilbert: the value range lo,hi (default: min,max)")
+      ->delimiter(',')
+      ->expected(2);
   rep->callback([&] {
     const float_tensor x = read_floats(in);
-    print_report(x.values, x.shape, report_bits, axis);
+    if (!hilbert_range.empty() && !hilbert) throw CLI::ValidationError("--range", "needs --hilbert");
+    if (hilbert) {
+      print_hilbert_report(x.values, hilbert_range.empty()
+                                         ? std::nullopt
+                                         : std::optional(std::pair(hilbert_range[0], hilbert_range[1])));
+    } else {
+      print_report(x.values, x.shape, report_bits, axis);
+    }
   });
 
   app.add_subcommand("demo", "The README demo: the report on generated and on real (gnubg) weights")

@@ -2,12 +2,16 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "src/cli/report.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <tuple>
 #include <cstdio>
 #include <string>
 #include <vector>
 
 #include "lowbit/calibrate.h"
+#include "lowbit/hilbert_eval.h"
 #include "lowbit/pwlq.h"
 #include "lowbit/quantizer.h"
 #include "lowbit/uniform.h"
@@ -106,6 +110,40 @@ void print_report(std::span<const float> x, std::span<const std::int64_t> shape,
   std::printf("codes: uN = unsigned, asymmetric range; sNn = signed, symmetric, narrow range (onnx numerics); "
               "pwlq = piecewise-linear, N-bit codes + region, breakpoint method, k breakpoints (1 unless said). "
               "Times measured once, single thread.\n");
+}
+
+void print_hilbert_report(std::span<const float> t, std::optional<std::pair<double, double>> range) {
+  double lo = 0.0, hi = 0.0;
+  if (range) {
+    std::tie(lo, hi) = *range;
+  } else {
+    bool any = false;
+    for (const float v : t) {
+      if (!std::isfinite(v)) continue;
+      lo = any ? std::min(lo, static_cast<double>(v)) : v;
+      hi = any ? std::max(hi, static_cast<double>(v)) : v;
+      any = true;
+    }
+    if (!any) throw error(errc::no_finite_data, "report --hilbert: the tensor has no finite value");
+    if (lo == hi) throw error(errc::invalid_range, "report --hilbert: the tensor is constant; give --range");
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  const hilbert_eval_config config;
+  const hilbert_eval_result r = evaluate_hilbert_head(t, lo, hi, config);
+  std::printf("Hilbert output head vs direct quantization of this tensor as a depth-like output: %zu values "
+              "(%zu NaN/Inf left out), range [%.6g, %.6g]%s. Unsigned codes over the range, onnx rounding;\n"
+              "Gaussian model noise in LSB per channel; errors in the tensor's units; 'predicted' = the analytic\n"
+              "model (lowbit::predict_hilbert_error), jumps = values decoded onto another branch. %.1f s.\n\n",
+              r.values, r.skipped, lo, hi, range ? " (given)" : " (the tensor's min and max)", seconds_since(t0));
+  std::fputs(hilbert_eval_table(r).c_str(), stdout);
+  std::printf("\nRecommended order (lowbit::best_hilbert_order) per layout and width, noise 0 / 0.5 / 1 / 2 / 4 LSB:\n");
+  for (const hilbert_layout layout : config.layouts) {
+    for (const int bits : config.bits) {
+      std::printf("  %-11s %d bits:", to_string(layout), bits);
+      for (const double noise : config.noise_lsb) std::printf(" %d", best_hilbert_order(layout, bits, noise));
+      std::printf("\n");
+    }
+  }
 }
 
 }  // namespace lowbit::cli

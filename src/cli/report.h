@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <utility>
 #include <vector>
 
 namespace lowbit::cli {
@@ -16,5 +17,12 @@ namespace lowbit::cli {
 /// piecewise-linear quantization (lowbit/pwlq.h) with every breakpoint method and 1..3 breakpoints.
 void print_report(std::span<const float> x, std::span<const std::int64_t> shape, std::span<const int> bits,
                   std::optional<int> axis);
+
+/// Prints to stdout, for `t` read as a depth-like network output (NaN / ±Inf = invalid pixels, left
+/// out), the error of a Hilbert output head against direct quantization (lowbit/hilbert_eval.h: both
+/// layouts, orders 1..4, widths 4/6/8, model noise 0..4 LSB, measured and predicted gain). The value
+/// range is [lo, hi] if given, else the finite minimum and maximum of t. Throws lowbit::error
+/// (no_finite_data, invalid_range for a constant tensor or lo >= hi).
+void print_hilbert_report(std::span<const float> t, std::optional<std::pair<double, double>> range);
 
 }  // namespace lowbit::cli
