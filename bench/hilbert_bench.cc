@@ -1,6 +1,9 @@
 // lowbit — throughput of Hilbert-curve output decoding: the 8-bit code-pair decoder (one table lookup
-// per pixel), the exact float decoder, and as the baseline a plain 65,536-entry float table gather
-// (index = qx << 8 | qy) over the same codes. Single thread; one binary, so ratios come from one run.
+// per pixel, SIMD gathers), the exact float decoder (SIMD, float64 lanes) and its scalar per-point
+// oracle, the "computed" 8-bit decoder (no table: dequantize + the exact SIMD decoder, the corner
+// entries of small curves in registers), and as the baseline a plain 65,536-entry float table gather
+// (index = qx << 8 | qy, the compiler's scalar loop) over the same codes. Single thread unless the name
+// says _Threads2 (decode_map with threads = 2). One binary, so ratios come from one run.
 // SPDX-License-Identifier: Apache-2.0
 #include <benchmark/benchmark.h>
 
@@ -9,10 +12,13 @@
 #include <map>
 #include <random>
 #include <span>
+#include <string>
 #include <utility>
 #include <vector>
 
+#include "lowbit/detail/hilbert_kernels.h"
 #include "lowbit/hilbert.h"
+#include "lowbit/ref/uniform.h"
 
 namespace {
 
@@ -60,13 +66,16 @@ const map_data& input(std::size_t pixels) {
   return it->second;
 }
 
-void set_counters(benchmark::State& state, std::size_t pixels, std::size_t in_bytes, const char* label) {
+void set_counters(benchmark::State& state, std::size_t pixels, std::size_t in_bytes, const std::string& label) {
   state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(pixels));
   state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(pixels * (in_bytes + sizeof(float))));
   state.SetLabel(label);
 }
 
-// lowbit's fastest decoder of 8-bit code pairs to float: the table of the quantizer (planar NCHW map).
+std::string simd(const char* what) { return std::string(what) + ", " + lowbit::detail::hilbert_active_target_name(); }
+
+// lowbit's fastest decoder of 8-bit code pairs to float: the table of the quantizer (planar NCHW map),
+// SIMD gathers.
 void BM_HilbertDecode_U8(benchmark::State& state) {
   const auto pixels = static_cast<std::size_t>(state.range(0));
   const map_data& m = input(pixels);
@@ -78,7 +87,7 @@ void BM_HilbertDecode_U8(benchmark::State& state) {
     benchmark::DoNotOptimize(t.data());
     benchmark::ClobberMemory();
   }
-  set_counters(state, pixels, 2, "table, scalar");
+  set_counters(state, pixels, 2, simd("table gather"));
 }
 
 // The same decoder on an interleaved NHWC map (x, y pairs).
@@ -98,34 +107,59 @@ void BM_HilbertDecode_U8_Interleaved(benchmark::State& state) {
     benchmark::DoNotOptimize(t.data());
     benchmark::ClobberMemory();
   }
-  set_counters(state, pixels, 2, "table, scalar");
+  set_counters(state, pixels, 2, simd("table gather"));
 }
 
-// The exact decoder on float (x, y) maps (planar): the path of widths > 8 and of float network outputs.
-void BM_HilbertDecodeExact_F32(benchmark::State& state) {
+// The same table read with Highway GatherIndex (vpgatherdd on AVX2 / AVX-512), the kernel's path for
+// codes that need a clamp: here the codes stored as uint16 (an 8-bit format in wider storage), so the
+// loop clamps and gathers.
+void BM_HilbertDecode_U8_GatherIndex(benchmark::State& state) {
   const auto pixels = static_cast<std::size_t>(state.range(0));
   const map_data& m = input(pixels);
+  const std::vector<std::uint16_t> codes(m.codes.begin(), m.codes.end());
+  const auto& q = quantizer();
+  const lowbit::detail::hilbert_lookup_args args{q.table().data(), q.distance_table().data(), 8, 0, 255};
   std::vector<float> t(pixels);
   for (auto _ : state) {
-    curve().decode_map(m.xy, 1, lowbit::hilbert_map_layout::planar, t);
+    lowbit::detail::hilbert_lookup(args, codes.data(), codes.data() + pixels, 1, pixels, t.data(), nullptr);
     benchmark::DoNotOptimize(t.data());
     benchmark::ClobberMemory();
   }
-  set_counters(state, pixels, 2 * sizeof(float), "exact, scalar");
+  set_counters(state, pixels, 2, simd("table, GatherIndex on uint16 codes"));
 }
 
-// The exact decoder with the distance output (outlier flag).
-void BM_HilbertDecodeExact_F32_Distance(benchmark::State& state) {
+// The table path with two threads (decode_map threads = 2).
+void BM_HilbertDecode_U8_Threads2(benchmark::State& state) {
   const auto pixels = static_cast<std::size_t>(state.range(0));
   const map_data& m = input(pixels);
-  std::vector<float> t(pixels), d(pixels);
+  const auto& q = quantizer();
+  std::vector<float> t(pixels);
+  q.decode_map(m.codes, 1, lowbit::hilbert_map_layout::planar, t, {}, 2);
   for (auto _ : state) {
-    curve().decode_map(m.xy, 1, lowbit::hilbert_map_layout::planar, t, d);
+    q.decode_map(m.codes, 1, lowbit::hilbert_map_layout::planar, t, {}, 2);
     benchmark::DoNotOptimize(t.data());
-    benchmark::DoNotOptimize(d.data());
     benchmark::ClobberMemory();
   }
-  set_counters(state, pixels, 2 * sizeof(float), "exact, scalar");
+  set_counters(state, pixels, 2, simd("table gather, 2 threads"));
+}
+
+// The computed 8-bit decoder (no table): dequantize each code pair and run the exact SIMD decoder.
+// state.range(1) = 1: the corner entries in registers (AVX-512, order <= 3); 0: gathered.
+void BM_HilbertDecode_U8_Computed(benchmark::State& state) {
+  const auto pixels = static_cast<std::size_t>(state.range(0));
+  const bool registers = state.range(1) != 0;
+  const map_data& m = input(pixels);
+  const lowbit::ref::run_params p = lowbit::ref::run_params_of(quantizer().x_params());
+  const lowbit::detail::hilbert_dequant dq{p.scale, p.zero_point, 0, 255};
+  const lowbit::detail::hilbert_kernel_args args = lowbit::detail::hilbert_kernel_args_of(curve());
+  std::vector<float> t(pixels);
+  for (auto _ : state) {
+    lowbit::detail::hilbert_decode_codes_computed_u8(args, dq, dq, m.codes.data(), m.codes.data() + pixels, pixels,
+                                                     t.data(), nullptr, registers);
+    benchmark::DoNotOptimize(t.data());
+    benchmark::ClobberMemory();
+  }
+  set_counters(state, pixels, 2, simd(registers ? "computed, corners in registers" : "computed, corners gathered"));
 }
 
 // Baseline: a plain 65,536-entry float table gather, index = qx << 8 | qy, on the same codes.
@@ -150,7 +184,62 @@ void BM_Lut64kGather_U8(benchmark::State& state) {
     benchmark::DoNotOptimize(t.data());
     benchmark::ClobberMemory();
   }
-  set_counters(state, pixels, 2, "plain gather");
+  set_counters(state, pixels, 2, "plain gather, scalar");
+}
+
+// The exact decoder on float (x, y) maps (planar): the path of widths > 8 and of float network outputs.
+void BM_HilbertDecodeExact_F32(benchmark::State& state) {
+  const auto pixels = static_cast<std::size_t>(state.range(0));
+  const map_data& m = input(pixels);
+  std::vector<float> t(pixels);
+  for (auto _ : state) {
+    curve().decode_map(m.xy, 1, lowbit::hilbert_map_layout::planar, t);
+    benchmark::DoNotOptimize(t.data());
+    benchmark::ClobberMemory();
+  }
+  set_counters(state, pixels, 2 * sizeof(float), simd("exact"));
+}
+
+// The exact decoder with the distance output (outlier flag).
+void BM_HilbertDecodeExact_F32_Distance(benchmark::State& state) {
+  const auto pixels = static_cast<std::size_t>(state.range(0));
+  const map_data& m = input(pixels);
+  std::vector<float> t(pixels), d(pixels);
+  for (auto _ : state) {
+    curve().decode_map(m.xy, 1, lowbit::hilbert_map_layout::planar, t, d);
+    benchmark::DoNotOptimize(t.data());
+    benchmark::DoNotOptimize(d.data());
+    benchmark::ClobberMemory();
+  }
+  set_counters(state, pixels, 2 * sizeof(float), simd("exact"));
+}
+
+// The exact decoder with two threads (decode_map threads = 2).
+void BM_HilbertDecodeExact_F32_Threads2(benchmark::State& state) {
+  const auto pixels = static_cast<std::size_t>(state.range(0));
+  const map_data& m = input(pixels);
+  std::vector<float> t(pixels);
+  for (auto _ : state) {
+    curve().decode_map(m.xy, 1, lowbit::hilbert_map_layout::planar, t, {}, 2);
+    benchmark::DoNotOptimize(t.data());
+    benchmark::ClobberMemory();
+  }
+  set_counters(state, pixels, 2 * sizeof(float), simd("exact, 2 threads"));
+}
+
+// The oracle: the per-point scalar decoder (hilbert_curve::decode) over the same map.
+void BM_HilbertDecodeExact_F32_Scalar(benchmark::State& state) {
+  const auto pixels = static_cast<std::size_t>(state.range(0));
+  const map_data& m = input(pixels);
+  std::vector<float> t(pixels);
+  const float* x = m.xy.data();
+  const float* y = m.xy.data() + pixels;
+  for (auto _ : state) {
+    for (std::size_t i = 0; i < pixels; ++i) t[i] = curve().decode(x[i], y[i]).t;
+    benchmark::DoNotOptimize(t.data());
+    benchmark::ClobberMemory();
+  }
+  set_counters(state, pixels, 2 * sizeof(float), "exact, scalar oracle");
 }
 
 // Encoding a ground-truth map into the two-channel training target (float, planar).
@@ -170,7 +259,7 @@ void BM_HilbertTrainingTarget_F32(benchmark::State& state) {
   state.SetLabel("scalar");
 }
 
-// Building the 8-bit table (65,536 exact decodes) once per (order, layout, parameters).
+// Building the 8-bit table (65,536 exact decodes, SIMD) once per (order, layout, parameters).
 void BM_HilbertTableBuild_U8(benchmark::State& state) {
   const auto params = lowbit::hilbert_params(lowbit::code_format::uint8());
   const lowbit::hilbert_curve c(static_cast<int>(state.range(0)), lowbit::hilbert_layout::cell_centre);
@@ -179,14 +268,19 @@ void BM_HilbertTableBuild_U8(benchmark::State& state) {
     benchmark::DoNotOptimize(q.table().data());
   }
   state.SetItemsProcessed(state.iterations() * 65536);
-  state.SetLabel("scalar");
+  state.SetLabel(simd("exact"));
 }
 
 BENCHMARK(BM_HilbertDecode_U8)->Apply(pixel_counts);
 BENCHMARK(BM_HilbertDecode_U8_Interleaved)->Apply(pixel_counts);
 BENCHMARK(BM_Lut64kGather_U8)->Apply(pixel_counts);
+BENCHMARK(BM_HilbertDecode_U8_GatherIndex)->Apply(pixel_counts);
+BENCHMARK(BM_HilbertDecode_U8_Computed)->ArgsProduct({{256 * 256, 1024 * 1024}, {1, 0}});
+BENCHMARK(BM_HilbertDecode_U8_Threads2)->Arg(1024 * 1024)->UseRealTime();
 BENCHMARK(BM_HilbertDecodeExact_F32)->Apply(pixel_counts);
 BENCHMARK(BM_HilbertDecodeExact_F32_Distance)->Apply(pixel_counts);
+BENCHMARK(BM_HilbertDecodeExact_F32_Scalar)->Apply(pixel_counts);
+BENCHMARK(BM_HilbertDecodeExact_F32_Threads2)->Arg(1024 * 1024)->UseRealTime();
 BENCHMARK(BM_HilbertTrainingTarget_F32)->Apply(pixel_counts);
 BENCHMARK(BM_HilbertTableBuild_U8)->Arg(2)->Arg(3);
 

@@ -42,8 +42,10 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#include <thread>
 #include <type_traits>
 
+#include "lowbit/detail/hilbert_kernels.h"
 #include "lowbit/ref/uniform.h"
 
 namespace lowbit {
@@ -54,6 +56,9 @@ struct hilbert_curve::tables {
   std::uint32_t m;                  // vertex count 4^order
   std::vector<std::uint8_t> vx, vy;  // lattice point of vertex d (m + 1 entries, last = copy of m - 1)
   std::vector<std::uint16_t> index;  // vertex index of lattice point (i, j) at j * n + i
+  // The SIMD decoder's corner entry of lattice point (i, j) at j * n + i: d and its two candidate
+  // segments (lowbit/detail/hilbert_kernels.h).
+  std::vector<std::int32_t> corner;
 };
 
 namespace {
@@ -121,6 +126,21 @@ std::shared_ptr<const hilbert_curve::tables> make_tables(int order) {
       }
       t->vx[t->m] = t->vx[t->m - 1];
       t->vy[t->m] = t->vy[t->m - 1];
+      t->corner.resize(t->m);
+      for (std::uint32_t d = 0; d < t->m; ++d) {
+        // forward slot: segment d, towards V_{d+1} (at d = M - 1 towards V_{M-2}); backward slot:
+        // segment d - 1, towards V_{d-1} (at d = 0 towards V_1). See lowbit/detail/hilbert_kernels.h.
+        const std::uint32_t next = d + 1 == t->m ? d - 1 : d + 1, prev = d == 0 ? 1 : d - 1;
+        const auto direction = [&](std::uint32_t other, std::uint32_t axis_y, std::uint32_t negative) {
+          const int dx = t->vx[other] - t->vx[d], dy = t->vy[other] - t->vy[d];
+          return (dy != 0 ? axis_y : 0u) | (dx + dy < 0 ? negative : 0u);
+        };
+        const std::uint32_t flags =
+            direction(next, detail::hilbert_forward_axis_y, detail::hilbert_forward_negative) |
+            direction(prev, detail::hilbert_backward_axis_y, detail::hilbert_backward_negative);
+        t->corner[std::size_t{t->vy[d]} * t->n + t->vx[d]] =
+            static_cast<std::int32_t>(d | flags << detail::hilbert_corner_flag_shift);
+      }
       a[static_cast<std::size_t>(o)] = std::move(t);
     }
     return a;
@@ -215,18 +235,86 @@ void check_map(std::size_t values, std::size_t batch, std::size_t pairs, std::si
   }
 }
 
-// Element offsets of the x and y channel of value i in a map of P pixels per image.
-struct map_index {
-  hilbert_map_layout layout;
-  std::size_t pixels;
-  std::pair<std::size_t, std::size_t> operator()(std::size_t i) const noexcept {
-    if (layout == hilbert_map_layout::interleaved) return {2 * i, 2 * i + 1};
-    const std::size_t b = i / pixels, p = i - b * pixels;
-    return {2 * b * pixels + p, 2 * b * pixels + pixels + p};
+// Calls f(i, count, x, y, step) for the runs of values [i, i + count) of [begin, end) that lie in one
+// image: their x channel at element offsets x + r * step and their y channel at y + r * step
+// (r < count; planar: the image's two planes, step 1; interleaved: pairs, step 2).
+template <class F>
+void for_each_run(hilbert_map_layout layout, std::size_t pixels, std::size_t begin, std::size_t end, F&& f) {
+  if (begin >= end) return;
+  if (layout == hilbert_map_layout::interleaved) {
+    f(begin, end - begin, 2 * begin, 2 * begin + 1, std::size_t{2});
+    return;
   }
-};
+  for (std::size_t i = begin; i < end;) {
+    const std::size_t b = i / pixels, p = i - b * pixels;
+    const std::size_t count = std::min(end - i, pixels - p);
+    f(i, count, 2 * b * pixels + p, 2 * b * pixels + pixels + p, std::size_t{1});
+    i += count;
+  }
+}
+
+// The fewest values per worker of each operation: below them a map stays on the calling thread
+// (starting and joining a std::thread costs some 20-50 us; the chunks are ~0.1 ms of work or more).
+constexpr std::size_t kMinChunkEncode = 16384;   // ~10 ns per value
+constexpr std::size_t kMinChunkExact = 16384;    // the SIMD exact decoder, ~8 ns per value
+constexpr std::size_t kMinChunkTable = 262144;   // code-pair table lookups, < 0.5 ns per value
+
+unsigned resolve_threads(unsigned threads) noexcept {
+  if (threads != 0) return threads;
+  const unsigned hw = std::thread::hardware_concurrency();
+  return hw == 0 ? 1 : hw;
+}
+
+// Runs body(begin, end) (noexcept) over [0, n) in contiguous chunks, one per worker: the calling thread
+// takes the first, std::thread workers the others. At most min(threads, n / min_chunk) workers (at
+// least 1). Chunk boundaries fall on 64-byte boundaries of the output `out` (elements of out_size bytes
+// per value), so no two workers write into one cache line of it. If a worker cannot be started, its
+// chunk runs on the calling thread; nothing is thrown. The result never depends on the split (every
+// value is computed by the same code from its own inputs).
+template <class Body>
+void run_chunks(std::size_t n, unsigned threads, std::size_t min_chunk, const void* out, std::size_t out_size,
+                const Body& body) noexcept {
+  static_assert(noexcept(body(std::size_t{0}, std::size_t{0})), "chunk bodies must not throw");
+  constexpr std::size_t kMaxWorkers = 64;
+  const std::size_t workers = std::min({std::size_t{resolve_threads(threads)}, n / min_chunk, kMaxWorkers});
+  if (workers <= 1) {
+    body(0, n);
+    return;
+  }
+  constexpr std::size_t kLine = 64;
+  const std::size_t align = out_size != 0 && kLine % out_size == 0 ? kLine / out_size : 1;
+  const auto addr = reinterpret_cast<std::uintptr_t>(out);
+  const std::size_t phase = out_size != 0 && addr % out_size == 0 ? (kLine - addr % kLine) % kLine / out_size : 0;
+  const std::size_t chunk = ((n + workers - 1) / workers + align - 1) / align * align;
+  const auto boundary = [&](std::size_t w) { return w == 0 ? 0 : std::min(n, phase + w * chunk); };
+  std::thread pool[kMaxWorkers];
+  std::size_t started = 0;
+  for (std::size_t w = 1; w < workers; ++w) {
+    const std::size_t b = boundary(w), e = w + 1 == workers ? n : boundary(w + 1);
+    if (b >= e) continue;
+    try {
+      pool[started] = std::thread([&body, b, e] { body(b, e); });
+      ++started;
+    } catch (...) {  // std::system_error (no thread available) or std::bad_alloc: run it here
+      body(b, e);
+    }
+  }
+  body(0, boundary(1));
+  for (std::size_t w = 0; w < started; ++w) pool[w].join();
+}
 
 }  // namespace
+
+namespace detail {
+
+hilbert_kernel_args hilbert_kernel_args_of(const hilbert_curve& curve) noexcept {
+  const hilbert_curve::tables& tb = *make_tables(curve.order());
+  const lattice_map lm = lattice_of(curve.layout(), tb.n);
+  return {tb.corner.data(), static_cast<std::uint32_t>(tb.order), tb.n, tb.m, lm.scale, lm.offset,
+          curve.lo(), curve.hi(), &curve};
+}
+
+}  // namespace detail
 
 // ----------------------------------------------------------------------------------------------------
 // Bit algorithms
@@ -340,27 +428,41 @@ void hilbert_curve::decode(std::span<const float> xy, std::span<float> t, std::s
 }
 
 void hilbert_curve::encode_map(std::span<const float> t, std::size_t batch, hilbert_map_layout layout,
-                               std::span<float> xy) const {
+                               std::span<float> xy, unsigned threads) const {
   check_map(t.size(), batch, xy.size(), 0, "hilbert_curve::encode_map");
-  const map_index at{layout, batch ? t.size() / batch : 0};
-  for (std::size_t i = 0; i < t.size(); ++i) {
-    const hilbert_point p = encode(t[i]);
-    const auto [ix, iy] = at(i);
-    xy[ix] = p.x;
-    xy[iy] = p.y;
-  }
+  const std::size_t pixels = batch ? t.size() / batch : 0;
+  const float* in = t.data();
+  float* out = xy.data();
+  run_chunks(t.size(), threads, kMinChunkEncode, out, 2 * sizeof(float), [&](std::size_t begin, std::size_t end) noexcept {
+    for_each_run(layout, pixels, begin, end, [&](std::size_t i, std::size_t count, std::size_t x, std::size_t y,
+                                                 std::size_t step) noexcept {
+      for (std::size_t r = 0; r < count; ++r) {
+        const hilbert_point p = encode(in[i + r]);
+        out[x + r * step] = p.x;
+        out[y + r * step] = p.y;
+      }
+    });
+  });
 }
 
 void hilbert_curve::decode_map(std::span<const float> xy, std::size_t batch, hilbert_map_layout layout,
-                               std::span<float> t, std::span<float> distance) const {
+                               std::span<float> t, std::span<float> distance, unsigned threads) const {
   check_map(t.size(), batch, xy.size(), distance.size(), "hilbert_curve::decode_map");
-  const map_index at{layout, batch ? t.size() / batch : 0};
-  for (std::size_t i = 0; i < t.size(); ++i) {
-    const auto [ix, iy] = at(i);
-    const hilbert_decoded r = decode(xy[ix], xy[iy]);
-    t[i] = r.t;
-    if (!distance.empty()) distance[i] = r.distance;
-  }
+  const std::size_t pixels = batch ? t.size() / batch : 0;
+  const detail::hilbert_kernel_args args = detail::hilbert_kernel_args_of(*this);
+  const float* in = xy.data();
+  float* out = t.data();
+  float* dist = distance.empty() ? nullptr : distance.data();
+  run_chunks(t.size(), threads, kMinChunkExact, out, sizeof(float), [&](std::size_t begin, std::size_t end) noexcept {
+    for_each_run(layout, pixels, begin, end, [&](std::size_t i, std::size_t count, std::size_t x, std::size_t y,
+                                                 std::size_t step) noexcept {
+      if (step == 2) {
+        detail::hilbert_decode_interleaved_f32(args, in + x, count, out + i, dist ? dist + i : nullptr);
+      } else {
+        detail::hilbert_decode_planar_f32(args, in + x, in + y, count, out + i, dist ? dist + i : nullptr);
+      }
+    });
+  });
 }
 
 void make_training_target(const hilbert_curve& curve, std::span<const float> depth, std::size_t batch,
@@ -395,15 +497,18 @@ hilbert_quantizer<Code>::hilbert_quantizer(hilbert_curve curve, quant_params x_p
   auto table = std::make_shared<std::vector<float>>(stride * stride, 0.0f);
   auto dist = std::make_shared<std::vector<float>>(stride * stride, 0.0f);
   const ref::run_params rx = ref::run_params_of(px_), ry = ref::run_params_of(py_);
+  // Row cx of the table: the exact decoder (SIMD kernel = curve_.decode) on (x(cx), y(cy)), cy in range.
+  const auto levels = static_cast<std::size_t>(f.qmax() - f.qmin() + 1);
+  std::vector<float> xs(levels), ys(levels);
+  for (std::int32_t cy = f.qmin(); cy <= f.qmax(); ++cy) {
+    ys[static_cast<std::size_t>(cy - f.qmin())] =
+        ref::dequantize_value(static_cast<float>(cy), ry.scale, ry.zero_point);
+  }
+  const detail::hilbert_kernel_args args = detail::hilbert_kernel_args_of(curve_);
   for (std::int32_t cx = f.qmin(); cx <= f.qmax(); ++cx) {
-    const float x = ref::dequantize_value(static_cast<float>(cx), rx.scale, rx.zero_point);
-    for (std::int32_t cy = f.qmin(); cy <= f.qmax(); ++cy) {
-      const float y = ref::dequantize_value(static_cast<float>(cy), ry.scale, ry.zero_point);
-      const hilbert_decoded r = curve_.decode(x, y);
-      const std::size_t idx = static_cast<std::size_t>(cx - f.qmin()) * stride + static_cast<std::size_t>(cy - f.qmin());
-      (*table)[idx] = r.t;
-      (*dist)[idx] = r.distance;
-    }
+    std::fill(xs.begin(), xs.end(), ref::dequantize_value(static_cast<float>(cx), rx.scale, rx.zero_point));
+    const std::size_t row = static_cast<std::size_t>(cx - f.qmin()) * stride;
+    detail::hilbert_decode_planar_f32(args, xs.data(), ys.data(), levels, table->data() + row, dist->data() + row);
   }
   table_ = std::move(table);
   dist_table_ = std::move(dist);
@@ -433,43 +538,6 @@ hilbert_decoded hilbert_quantizer<Code>::decode_pair(Code cx, Code cy) const noe
                        ref::dequantize_value(static_cast<float>(y), ry.scale, ry.zero_point));
 }
 
-namespace {
-
-// The decode loop over n values whose codes sit at xs[i * Step] and ys[i * Step].
-template <std::size_t Step, class Code>
-void decode_codes(const Code* xs, const Code* ys, std::size_t n, const code_format f, const float* table,
-                  const float* dist_table, float* out, float* dist) noexcept {
-  const int bits = f.bits;
-  const std::int32_t qmin = f.qmin();
-  if (!dist && !f.narrow && bits == static_cast<int>(8 * sizeof(Code))) {
-    // Storage range == code range: no clamp.
-    if constexpr (std::is_unsigned_v<Code>) {  // qmin = 0: index = cx << bits | cy, a plain gather
-      for (std::size_t i = 0; i < n; ++i) {
-        out[i] = table[(static_cast<std::uint32_t>(xs[i * Step]) << bits) | ys[i * Step]];
-      }
-    } else {  // two's complement: cx - qmin = cx ^ 2^(bits-1) in the low bits
-      using U = std::make_unsigned_t<Code>;
-      constexpr U flip = static_cast<U>(U{1} << (8 * sizeof(Code) - 1));
-      for (std::size_t i = 0; i < n; ++i) {
-        const std::uint32_t x = static_cast<U>(static_cast<U>(xs[i * Step]) ^ flip);
-        const std::uint32_t y = static_cast<U>(static_cast<U>(ys[i * Step]) ^ flip);
-        out[i] = table[(x << bits) | y];
-      }
-    }
-    return;
-  }
-  const std::int32_t qmax = f.qmax();
-  for (std::size_t i = 0; i < n; ++i) {
-    const auto x = static_cast<std::uint32_t>(std::clamp<std::int32_t>(xs[i * Step], qmin, qmax) - qmin);
-    const auto y = static_cast<std::uint32_t>(std::clamp<std::int32_t>(ys[i * Step], qmin, qmax) - qmin);
-    const std::uint32_t idx = (x << bits) | y;
-    out[i] = table[idx];
-    if (dist) dist[i] = dist_table[idx];
-  }
-}
-
-}  // namespace
-
 template <code_storage Code>
 void hilbert_quantizer<Code>::encode(std::span<const float> values, std::span<Code> codes) const {
   encode_map(values, values.empty() ? 0 : 1, hilbert_map_layout::interleaved, codes);
@@ -492,47 +560,67 @@ void hilbert_quantizer<Code>::decode(std::span<const Code> codes, std::span<floa
 
 template <code_storage Code>
 void hilbert_quantizer<Code>::encode_map(std::span<const float> t, std::size_t batch, hilbert_map_layout layout,
-                                         std::span<Code> codes) const {
+                                         std::span<Code> codes, unsigned threads) const {
   check_map(t.size(), batch, codes.size(), 0, "hilbert_quantizer::encode_map");
-  const map_index at{layout, batch ? t.size() / batch : 0};
+  const std::size_t pixels = batch ? t.size() / batch : 0;
   const ref::run_params rx = ref::run_params_of(px_), ry = ref::run_params_of(py_);
-  for (std::size_t i = 0; i < t.size(); ++i) {
-    const hilbert_point p = curve_.encode(t[i]);
-    const auto [ix, iy] = at(i);
-    codes[ix] = static_cast<Code>(
-        ref::quantize_value(p.x, rx.scale, rx.inv_scale, rx.zero_point, rx.qmin, rx.qmax, rx.numerics));
-    codes[iy] = static_cast<Code>(
-        ref::quantize_value(p.y, ry.scale, ry.inv_scale, ry.zero_point, ry.qmin, ry.qmax, ry.numerics));
-  }
+  const float* in = t.data();
+  Code* out = codes.data();
+  run_chunks(t.size(), threads, kMinChunkEncode, out, 2 * sizeof(Code), [&](std::size_t begin, std::size_t end) noexcept {
+    for_each_run(layout, pixels, begin, end, [&](std::size_t i, std::size_t count, std::size_t x, std::size_t y,
+                                                 std::size_t step) noexcept {
+      for (std::size_t r = 0; r < count; ++r) {
+        const hilbert_point p = curve_.encode(in[i + r]);
+        out[x + r * step] = static_cast<Code>(
+            ref::quantize_value(p.x, rx.scale, rx.inv_scale, rx.zero_point, rx.qmin, rx.qmax, rx.numerics));
+        out[y + r * step] = static_cast<Code>(
+            ref::quantize_value(p.y, ry.scale, ry.inv_scale, ry.zero_point, ry.qmin, ry.qmax, ry.numerics));
+      }
+    });
+  });
 }
 
 template <code_storage Code>
 void hilbert_quantizer<Code>::decode_map(std::span<const Code> codes, std::size_t batch, hilbert_map_layout layout,
-                                         std::span<float> t, std::span<float> distance) const {
+                                         std::span<float> t, std::span<float> distance, unsigned threads) const {
   check_map(t.size(), batch, codes.size(), distance.size(), "hilbert_quantizer::decode_map");
-  float* dist = distance.empty() ? nullptr : distance.data();
-  if (!table_) {
-    const map_index at{layout, batch ? t.size() / batch : 0};
-    for (std::size_t i = 0; i < t.size(); ++i) {
-      const auto [ix, iy] = at(i);
-      const hilbert_decoded r = decode_pair(codes[ix], codes[iy]);
-      t[i] = r.t;
-      if (dist) dist[i] = r.distance;
-    }
-    return;
-  }
-  const float* table = table_->data();
-  const float* dtable = dist_table_->data();
-  if (layout == hilbert_map_layout::interleaved) {
-    decode_codes<2>(codes.data(), codes.data() + 1, t.size(), px_.format(), table, dtable, t.data(), dist);
-    return;
-  }
   const std::size_t pixels = batch ? t.size() / batch : 0;
-  for (std::size_t b = 0; b < batch; ++b) {
-    const Code* plane = codes.data() + 2 * b * pixels;
-    decode_codes<1>(plane, plane + pixels, pixels, px_.format(), table, dtable, t.data() + b * pixels,
-                    dist ? dist + b * pixels : nullptr);
+  const Code* in = codes.data();
+  float* out = t.data();
+  float* dist = distance.empty() ? nullptr : distance.data();
+  const code_format f = px_.format();
+  if (table_) {
+    const detail::hilbert_lookup_args args{table_->data(), dist_table_->data(), f.bits, f.qmin(), f.qmax()};
+    run_chunks(t.size(), threads, kMinChunkTable, out, sizeof(float), [&](std::size_t begin, std::size_t end) noexcept {
+      for_each_run(layout, pixels, begin, end, [&](std::size_t i, std::size_t count, std::size_t x, std::size_t y,
+                                                   std::size_t step) noexcept {
+        detail::hilbert_lookup(args, in + x, in + y, step, count, out + i, dist ? dist + i : nullptr);
+      });
+    });
+    return;
   }
+  // Wider codes: blocks of codes dequantized (clamped first, as decode_pair), then the exact kernel.
+  const detail::hilbert_kernel_args args = detail::hilbert_kernel_args_of(curve_);
+  const ref::run_params rx = ref::run_params_of(px_), ry = ref::run_params_of(py_);
+  const std::int32_t qmin = f.qmin(), qmax = f.qmax();
+  run_chunks(t.size(), threads, kMinChunkExact, out, sizeof(float), [&](std::size_t begin, std::size_t end) noexcept {
+    for_each_run(layout, pixels, begin, end, [&](std::size_t i, std::size_t count, std::size_t x, std::size_t y,
+                                                 std::size_t step) noexcept {
+      constexpr std::size_t kBlock = 512;
+      float bx[kBlock], by[kBlock];
+      for (std::size_t r0 = 0; r0 < count; r0 += kBlock) {
+        const std::size_t len = std::min(kBlock, count - r0);
+        for (std::size_t r = 0; r < len; ++r) {
+          const std::size_t at = (r0 + r) * step;
+          bx[r] = ref::dequantize_value(static_cast<float>(std::clamp<std::int32_t>(in[x + at], qmin, qmax)),
+                                        rx.scale, rx.zero_point);
+          by[r] = ref::dequantize_value(static_cast<float>(std::clamp<std::int32_t>(in[y + at], qmin, qmax)),
+                                        ry.scale, ry.zero_point);
+        }
+        detail::hilbert_decode_planar_f32(args, bx, by, len, out + i + r0, dist ? dist + i + r0 : nullptr);
+      }
+    });
+  });
 }
 
 template class hilbert_quantizer<std::int8_t>;

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <random>
 #include <vector>
@@ -616,6 +617,111 @@ TEST(HilbertMaps, SizesAndEmpty) {
   q.decode_map(codes, 2, hilbert_map_layout::planar, std::span<float>(out.data(), 6));
   EXPECT_EQ(out[6], -7.0f);
   EXPECT_EQ(out[0], q.decode_pair(100, 100).t);
+}
+
+// Threads: every thread count gives the same bits as one thread (maps large enough to be split into
+// several chunks, with sizes that are not multiples of the chunk alignment), and shapes are checked
+// before any work starts.
+constexpr unsigned kThreadCounts[] = {2, 3, 5, 0, 64, 1000};
+
+TEST(HilbertMaps, ThreadCountsGiveIdenticalFloatResults) {
+  const hilbert_curve c(3, hilbert_layout::full_range, 0.5, 80.0);
+  const std::size_t batch = 3, pixels = 70001;  // 210,003 values: up to 12 workers of >= 16K values
+  std::mt19937 rng(17);
+  std::uniform_real_distribution<float> dist(0.0f, 90.0f);
+  std::vector<float> depth(batch * pixels);
+  for (float& v : depth) v = dist(rng);
+  depth[12345] = std::nanf("");
+  for (const hilbert_map_layout layout : {hilbert_map_layout::planar, hilbert_map_layout::interleaved}) {
+    std::vector<float> xy1(2 * depth.size());
+    c.encode_map(depth, batch, layout, xy1);
+    // noisy copies of the targets to decode (off the curve: distances > 0)
+    std::vector<float> noisy(xy1);
+    std::normal_distribution<float> noise(0.0f, 0.01f);
+    for (float& v : noisy) v += noise(rng);
+    std::vector<float> t1(depth.size()), d1(depth.size());
+    c.decode_map(noisy, batch, layout, t1, d1);
+    for (std::size_t i = 0; i < depth.size(); i += 997) {
+      const float x = layout == hilbert_map_layout::interleaved ? noisy[2 * i] : noisy[2 * (i / pixels) * pixels + i % pixels];
+      const float y = layout == hilbert_map_layout::interleaved ? noisy[2 * i + 1]
+                                                                 : noisy[2 * (i / pixels) * pixels + pixels + i % pixels];
+      const auto r = c.decode(x, y);
+      ASSERT_EQ(t1[i], r.t) << i;
+      ASSERT_EQ(d1[i], r.distance) << i;
+    }
+    for (const unsigned threads : kThreadCounts) {
+      std::vector<float> xy(2 * depth.size()), t(depth.size()), d(depth.size()), t_only(depth.size());
+      c.encode_map(depth, batch, layout, xy, threads);
+      ASSERT_EQ(std::memcmp(xy.data(), xy1.data(), xy.size() * sizeof(float)), 0) << "encode, threads " << threads;
+      c.decode_map(noisy, batch, layout, t, d, threads);
+      c.decode_map(noisy, batch, layout, t_only, {}, threads);
+      ASSERT_EQ(std::memcmp(t.data(), t1.data(), t.size() * sizeof(float)), 0) << "decode, threads " << threads;
+      ASSERT_EQ(std::memcmp(d.data(), d1.data(), d.size() * sizeof(float)), 0) << "distance, threads " << threads;
+      ASSERT_EQ(std::memcmp(t_only.data(), t1.data(), t.size() * sizeof(float)), 0) << "threads " << threads;
+    }
+  }
+}
+
+template <class Code>
+void check_quantizer_threads(const hilbert_curve& c, lowbit::code_format f, std::size_t batch, std::size_t pixels) {
+  const lowbit::hilbert_quantizer<Code> q(c, lowbit::hilbert_params(f));
+  std::mt19937 rng(static_cast<std::uint32_t>(f.bits));
+  std::uniform_real_distribution<float> dist(static_cast<float>(c.lo()) - 0.5f, static_cast<float>(c.hi()) + 0.5f);
+  std::vector<float> depth(batch * pixels);
+  for (float& v : depth) v = dist(rng);
+  for (const hilbert_map_layout layout : {hilbert_map_layout::planar, hilbert_map_layout::interleaved}) {
+    std::vector<Code> codes1(2 * depth.size());
+    q.encode_map(depth, batch, layout, codes1);
+    // perturb some codes (decoding off the curve)
+    for (std::size_t i = 0; i < codes1.size(); i += 7) codes1[i] = static_cast<Code>(codes1[i] ^ 3);
+    std::vector<float> t1(depth.size()), d1(depth.size());
+    q.decode_map(codes1, batch, layout, t1, d1);
+    for (std::size_t i = 0; i < depth.size(); i += 1009) {
+      const std::size_t b = i / pixels, p = i % pixels;
+      const Code cx = layout == hilbert_map_layout::interleaved ? codes1[2 * i] : codes1[2 * b * pixels + p];
+      const Code cy = layout == hilbert_map_layout::interleaved ? codes1[2 * i + 1] : codes1[2 * b * pixels + pixels + p];
+      const auto r = q.decode_pair(cx, cy);
+      ASSERT_EQ(t1[i], r.t) << i;
+      ASSERT_EQ(d1[i], r.distance) << i;
+    }
+    std::vector<Code> encoded1(2 * depth.size());
+    q.encode_map(depth, batch, layout, encoded1);
+    for (const unsigned threads : kThreadCounts) {
+      std::vector<Code> codes(2 * depth.size());
+      q.encode_map(depth, batch, layout, codes, threads);
+      ASSERT_EQ(codes, encoded1) << "encode, threads " << threads;
+      std::vector<float> t(depth.size()), d(depth.size());
+      q.decode_map(codes1, batch, layout, t, d, threads);
+      ASSERT_EQ(std::memcmp(t.data(), t1.data(), t.size() * sizeof(float)), 0) << "decode, threads " << threads;
+      ASSERT_EQ(std::memcmp(d.data(), d1.data(), d.size() * sizeof(float)), 0) << "distance, threads " << threads;
+    }
+  }
+}
+
+TEST(HilbertMaps, ThreadCountsGiveIdenticalCodeResults) {
+  const hilbert_curve c(2, hilbert_layout::cell_centre, -1.0, 4.0);
+  // 8-bit table path: 600,014 values, up to 2 workers of >= 256K lookups
+  check_quantizer_threads<std::uint8_t>(c, lowbit::code_format::uint8(), 2, 300007);
+  check_quantizer_threads<std::int8_t>(c, lowbit::code_format::int8(true), 2, 300007);
+  // 12-bit exact path (blocks of dequantized codes through the SIMD decoder): 100,003 values
+  check_quantizer_threads<std::uint16_t>(c, lowbit::code_format{12, false, false}, 1, 100003);
+}
+
+TEST(HilbertMaps, ThreadsValidateFirst) {
+  const hilbert_curve c(2, hilbert_layout::cell_centre);
+  std::vector<float> t(100000), xy(200000), bad(199999), d(5);
+  expect_errc(lowbit::errc::size_mismatch, [&] { c.encode_map(t, 2, hilbert_map_layout::planar, bad, 4); });
+  expect_errc(lowbit::errc::invalid_shape, [&] { c.decode_map(xy, 3, hilbert_map_layout::planar, t, {}, 4); });
+  expect_errc(lowbit::errc::size_mismatch, [&] { c.decode_map(xy, 2, hilbert_map_layout::planar, t, d, 0); });
+  const lowbit::hilbert_quantizer<std::uint8_t> q(c, lowbit::hilbert_params(lowbit::code_format::uint8()));
+  std::vector<std::uint8_t> codes(199999);
+  expect_errc(lowbit::errc::size_mismatch, [&] { q.decode_map(codes, 1, hilbert_map_layout::interleaved, t, {}, 8); });
+  expect_errc(lowbit::errc::size_mismatch, [&] { q.encode_map(t, 1, hilbert_map_layout::interleaved, codes, 8); });
+  // empty and small maps with many threads
+  c.decode_map({}, 0, hilbert_map_layout::planar, {}, {}, 16);
+  std::vector<float> small_t(3), small_xy(6, 0.25f);
+  c.decode_map(small_xy, 1, hilbert_map_layout::interleaved, small_t, {}, 16);
+  EXPECT_EQ(small_t[2], c.decode(0.25f, 0.25f).t);
 }
 
 // ----------------------------------------------------------------------------------------------------

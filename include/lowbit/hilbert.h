@@ -126,12 +126,19 @@ class hilbert_curve {
   /// encode of a map of `batch` images (t has batch * P values) into the two-channel map xy
   /// (2 * batch * P values) in `layout`. Throws errc::invalid_shape if batch does not divide t.size()
   /// (batch 0 only with empty maps), errc::size_mismatch unless xy.size() == 2 * t.size().
-  void encode_map(std::span<const float> t, std::size_t batch, hilbert_map_layout layout,
-                  std::span<float> xy) const;
-  /// decode of a two-channel map in `layout` into t (batch * P values) and optional distances.
+  /// Threads (all map APIs of this file): `threads` workers (0 = std::thread::hardware_concurrency())
+  /// share the values in contiguous chunks (the calling thread runs the first; chunk ends on 64-byte
+  /// boundaries of the output); maps too small to pay for a thread (under ~16K values per worker for
+  /// the float paths, ~256K for code-pair table lookups) use fewer workers or the calling thread alone.
+  /// Arguments are checked before any work starts; workers never throw. The results are bit-identical
+  /// for every thread count. A worker that cannot be started (std::system_error) runs on the caller.
+  void encode_map(std::span<const float> t, std::size_t batch, hilbert_map_layout layout, std::span<float> xy,
+                  unsigned threads = 1) const;
+  /// decode of a two-channel map in `layout` into t (batch * P values) and optional distances, with
+  /// `threads` workers as encode_map. SIMD (float64 lanes, bit-identical to decode(x, y)).
   /// Throws as encode_map, and errc::size_mismatch unless distance is empty or t.size().
   void decode_map(std::span<const float> xy, std::size_t batch, hilbert_map_layout layout, std::span<float> t,
-                  std::span<float> distance = {}) const;
+                  std::span<float> distance = {}, unsigned threads = 1) const;
 
   struct tables;  ///< the vertex tables (internal)
 
@@ -161,8 +168,10 @@ quant_params hilbert_params(code_format format, profile numerics = profile::onnx
 ///   decode:  codes clamped to [qmin, qmax] (storage wider than the format); x = float32(cx - zp) * scale
 ///            (lowbit::dequantize) and likewise y; t = curve.decode(x, y).t.
 ///            Widths <= 8: a table of all 2^(2 bits) code pairs built at construction (index
-///            (cx - qmin) << bits | (cy - qmin)), filled by the exact decoder: one lookup per value,
-///            bit-identical to the exact path. Wider codes: the exact decoder per value.
+///            (cx - qmin) << bits | (cy - qmin)), filled by the exact decoder: one lookup per value
+///            (vector code loads, scalar table loads), bit-identical to the exact path. Wider codes:
+///            the exact decoder per value (the SIMD kernel on blocks of dequantized codes,
+///            bit-identical to curve.decode).
 template <code_storage Code>
 class hilbert_quantizer {
  public:
@@ -197,13 +206,16 @@ class hilbert_quantizer {
   /// and errc::size_mismatch unless distance.size() == values.size().
   void decode(std::span<const Code> codes, std::span<float> values, std::span<float> distance) const;
 
-  /// encode into a two-channel code map of `batch` images in `layout` (shapes as hilbert_curve::encode_map).
-  void encode_map(std::span<const float> t, std::size_t batch, hilbert_map_layout layout,
-                  std::span<Code> codes) const;
-  /// decode of a two-channel code map (NCHW planes or NHWC pairs) into t and optional distances.
+  /// encode into a two-channel code map of `batch` images in `layout` (shapes as hilbert_curve::encode_map),
+  /// with `threads` workers (0 = hardware concurrency) as hilbert_curve::encode_map.
+  void encode_map(std::span<const float> t, std::size_t batch, hilbert_map_layout layout, std::span<Code> codes,
+                  unsigned threads = 1) const;
+  /// decode of a two-channel code map (NCHW planes or NHWC pairs) into t and optional distances, with
+  /// `threads` workers as hilbert_curve::encode_map (identical results for any count). Widths <= 8: one
+  /// table load per value; wider codes: blocks dequantized, then the SIMD exact decoder.
   /// Throws as hilbert_curve::decode_map.
   void decode_map(std::span<const Code> codes, std::size_t batch, hilbert_map_layout layout, std::span<float> t,
-                  std::span<float> distance = {}) const;
+                  std::span<float> distance = {}, unsigned threads = 1) const;
 
  private:
   hilbert_curve curve_;
