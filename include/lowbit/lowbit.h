@@ -6,6 +6,8 @@
 #include "lowbit/error.h"         // IWYU pragma: export
 #include "lowbit/fixed_point.h"   // IWYU pragma: export
 #include "lowbit/hilbert.h"       // IWYU pragma: export
+#include "lowbit/hilbert3.h"      // IWYU pragma: export
+#include "lowbit/hilbert_eval.h"  // IWYU pragma: export
 #include "lowbit/integer_layers.h"  // IWYU pragma: export
 #include "lowbit/integer_requantize.h"  // IWYU pragma: export
 #include "lowbit/profile.h"       // IWYU pragma: export
