@@ -8,6 +8,7 @@
 // quantized with lowbit in exactly the same way (per-channel int8 weights, uint8 activations calibrated
 // with lowbit's observer, 8-bit output codes over [0, 1]) and run integer-only on lowbit::fxp layers.
 // The table compares the INT8 error of both heads against their own FP32 models and the ground truth.
+// A third head (--order3, default 1; 0: none) predicts the point of a 3-D Hilbert curve (lowbit/hilbert3.h).
 //
 // Reading the results: "output code only" and "INT8 body only" split the INT8 error into the rounding of
 // the 8-bit output codes (what the Hilbert representation is designed to shrink, by about the curve
@@ -18,7 +19,7 @@
 //
 //   stereo_hilbert [--data DIR] [--epochs N] [--train N] [--test N] [--seed N] [--order N]
 //                  [--layout cell_centre|full_range] [--hidden N] [--calib SPEC] [--dmax PX]
-//                  [--min-texture GRAY] [--weight-decay W] [--arc-epochs N] [--curve-weight LAMBDA] [--check]
+//                  [--min-texture GRAY] [--weight-decay W] [--arc-epochs N] [--curve-weight LAMBDA] [--order3 N] [--check]
 // SPDX-License-Identifier: Apache-2.0
 #include <algorithm>
 #include <array>
@@ -30,6 +31,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <numbers>
 #include <numeric>
@@ -39,6 +41,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include <Eigen/Core>
@@ -46,6 +49,7 @@
 
 #include "lowbit/calibrate.h"
 #include "lowbit/hilbert.h"
+#include "lowbit/hilbert3.h"
 #include "lowbit/integer_layers.h"
 #include "lowbit/quant_params.h"
 #include "lowbit/uniform.h"
@@ -92,6 +96,7 @@ struct options {
   float weight_decay = 0.1f;  // decoupled (AdamW) decay of the weights, both heads alike
   int arc_epochs = 5;         // Hilbert head: the last epochs train on the arc loss (output_loss)
   float curve_weight = 4.0f;  // lambda of the arc loss
+  int order3 = 1;             // also a 3-D Hilbert head (full_range) of this order; 0: none
   lowbit::calibrator_spec calib{};  // min-max
   bool check = false;
 };
@@ -147,6 +152,9 @@ options parse_options(int argc, char** argv) {
       opt.min_texture = parse_number(flag, value, 0.0);
     } else if (flag == "--arc-epochs") {
       opt.arc_epochs = parse_number(flag, value, 0);
+    } else if (flag == "--order3") {
+      opt.order3 = parse_number(flag, value, 0);
+      if (opt.order3 > lowbit::hilbert3_curve::max_order) throw usage_error("--order3 is 0..6");
     } else if (flag == "--curve-weight") {
       opt.curve_weight = parse_number(flag, value, 0.0f);
     } else if (flag == "--weight-decay") {
@@ -391,50 +399,66 @@ void adam_step(dense_layer& l, const matrix& gw, const row_vector& gb, int step,
   update(l.b, l.b_m, l.b_v, gb);
 }
 
-// The loss of a minibatch: MSE against the targets, or (Hilbert head, `curve` given) the arc loss:
-// per sample, with p the output point, t' = curve.decode(p).t, q = H(t') its nearest point on the
-// curve and L the curve length,  (L (t' - t))^2 + lambda |p - q|^2:  the error along the curve, which
-// the decoder turns into the error of t, plus the squared distance to the curve (near the target both
-// together are |p - H(t)|^2, the MSE; far from it the arc loss does not reward points between two
-// branches, the average an MSE-trained head predicts for an ambiguous input). Writes dLoss/dOutput
-// (already divided by the batch size) into g and returns the mean loss.
-float output_loss(const matrix& y, const matrix& target, std::span<const float> t,
-                  const lowbit::hilbert_curve* curve, float lambda, matrix& g) {
-  const auto batch = static_cast<float>(y.rows());
-  if (curve == nullptr) {
-    g = (y - target) * (2.0f / batch);
-    return (y - target).squaredNorm() / batch;
-  }
-  g.resize(y.rows(), 2);
-  const double length = curve->length(), segments = static_cast<double>(curve->vertex_count() - 1);
+// The Hilbert heads' arc loss: per sample, with p the output point, t' = curve.decode(p).t, q = H(t')
+// its nearest point on the curve and L the curve length,  (L (t' - t))^2 + lambda |p - q|^2:  the
+// error along the curve, which the decoder turns into the error of t, plus the squared distance to the
+// curve (near the target both together are |p - H(t)|^2, the MSE; far from it the arc loss does not
+// reward points between two branches, the average an MSE-trained head predicts for an ambiguous
+// input). Writes dLoss/dOutput (divided by the batch size) into g; returns the mean loss.
+// For the 2-D (x, y) and the 3-D (x, y, z) curve alike:
+std::array<double, 2> coords(const lowbit::hilbert_point& p) { return {p.x, p.y}; }
+std::array<double, 3> coords(const lowbit::hilbert3_point& p) { return {p.x, p.y, p.z}; }
+std::array<double, 2> coords(const std::pair<double, double>& v) { return {v.first, v.second}; }
+std::array<double, 3> coords(const std::array<double, 3>& v) { return v; }
+float decode_t(const lowbit::hilbert_curve& c, const float* p) { return c.decode(p[0], p[1]).t; }
+float decode_t(const lowbit::hilbert3_curve& c, const float* p) { return c.decode(p[0], p[1], p[2]).t; }
+
+template <class Curve>
+float arc_loss(const Curve& curve, const matrix& y, std::span<const float> t, float lambda, matrix& g) {
+  constexpr std::size_t kDims = std::tuple_size_v<decltype(coords(curve.vertex(0)))>;
+  const auto batch = static_cast<double>(y.rows());
+  g.resize(y.rows(), static_cast<Eigen::Index>(kDims));
+  const double length = curve.length(), segments = static_cast<double>(curve.vertex_count() - 1);
   double loss = 0.0;
   for (Eigen::Index i = 0; i < y.rows(); ++i) {
-    const float px = y(i, 0), py = y(i, 1);
-    const float t_hat = curve->decode(px, py).t;
-    const lowbit::hilbert_point q = curve->encode(t_hat);
+    const float* p = y.data() + i * y.cols();
+    const float t_hat = decode_t(curve, p);
+    const auto q = coords(curve.encode(t_hat));
     // The direction of the segment holding q (vertex k to k + 1).
     const double s = static_cast<double>(t_hat) * segments;
     const auto k = static_cast<std::size_t>(std::min(std::floor(s), segments - 1.0));
-    const auto [ax, ay] = curve->vertex(k);
-    const auto [bx, by] = curve->vertex(k + 1);
-    const double norm = std::hypot(bx - ax, by - ay);
-    const double ex = (bx - ax) / norm, ey = (by - ay) / norm;
+    const auto a = coords(curve.vertex(k)), b = coords(curve.vertex(k + 1));
+    double norm = 0.0;
+    for (std::size_t c = 0; c < kDims; ++c) norm += (b[c] - a[c]) * (b[c] - a[c]);
+    norm = std::sqrt(norm);
     const double arc = length * (static_cast<double>(t_hat) - t[static_cast<std::size_t>(i)]);
-    const double dx = static_cast<double>(px) - q.x, dy = static_cast<double>(py) - q.y;
-    loss += arc * arc + lambda * (dx * dx + dy * dy);
-    g(i, 0) = static_cast<float>(2.0 * (arc * ex + lambda * dx) / batch);
-    g(i, 1) = static_cast<float>(2.0 * (arc * ey + lambda * dy) / batch);
+    loss += arc * arc;
+    for (std::size_t c = 0; c < kDims; ++c) {
+      const double off = static_cast<double>(p[c]) - q[c];
+      loss += lambda * off * off;
+      g(i, static_cast<Eigen::Index>(c)) = static_cast<float>(2.0 * (arc * (b[c] - a[c]) / norm + lambda * off) / batch);
+    }
   }
   return static_cast<float>(loss / batch);
 }
 
+/// The loss of a minibatch: the head's arc loss if given, else MSE against the targets. Writes
+/// dLoss/dOutput into g.
+using arc_loss_fn = std::function<float(const matrix& y, std::span<const float> t, matrix& g)>;
+
+float output_loss(const matrix& y, const matrix& target, std::span<const float> t, const arc_loss_fn& arc, matrix& g) {
+  if (arc) return arc(y, t, g);
+  const auto batch = static_cast<float>(y.rows());
+  g = (y - target) * (2.0f / batch);
+  return (y - target).squaredNorm() / batch;
+}
+
 // One Adam step on a minibatch (loss: output_loss).
-float train_step(mlp& net, const matrix& x, const matrix& target, std::span<const float> t,
-                 const lowbit::hilbert_curve* curve, float lambda, std::vector<matrix>& acts, int step, float lr,
-                 float weight_decay) {
+float train_step(mlp& net, const matrix& x, const matrix& target, std::span<const float> t, const arc_loss_fn& arc,
+                 std::vector<matrix>& acts, int step, float lr, float weight_decay) {
   forward(net, x, acts);
   matrix g;
-  const float loss = output_loss(acts.back(), target, t, curve, lambda, g);
+  const float loss = output_loss(acts.back(), target, t, arc, g);
   for (std::size_t l = net.layers.size(); l-- > 0;) {
     const matrix gw = g.transpose() * acts[l];
     const row_vector gb = g.colwise().sum();
@@ -471,10 +495,10 @@ std::vector<std::size_t> iota(std::size_t begin, std::size_t end) {
   return v;
 }
 
-/// Trains `net` on targets ([count][outputs]); the minibatch order depends only on the seed. With a
-/// curve (Hilbert head), the last opt.arc_epochs epochs use the arc loss (output_loss) instead of MSE.
-void train(mlp& net, const stereo_set& data, std::span<const float> targets, int outputs,
-           const lowbit::hilbert_curve* curve, const options& opt) {
+/// Trains `net` on targets ([count][outputs]); the minibatch order depends only on the seed. With an
+/// arc loss (Hilbert heads), the last opt.arc_epochs epochs use it instead of MSE.
+void train(mlp& net, const stereo_set& data, std::span<const float> targets, int outputs, const arc_loss_fn& arc,
+           const options& opt) {
   std::mt19937 rng(opt.seed + 1);
   std::vector<std::size_t> order = iota(0, data.count);
   const std::size_t steps_per_epoch = data.count / kBatch;
@@ -488,11 +512,11 @@ void train(mlp& net, const stereo_set& data, std::span<const float> targets, int
       const std::span<const std::size_t> rows(order.data() + b * kBatch, kBatch);
       const double progress = step / total_steps;
       const auto lr = static_cast<float>(kLearningRate * 0.5 * (1.0 + std::cos(std::numbers::pi * progress)));
-      const bool arc = curve != nullptr && epoch > opt.epochs - opt.arc_epochs;
+      const bool use_arc = arc && epoch > opt.epochs - opt.arc_epochs;
       std::vector<float> t(rows.size());
       for (std::size_t i = 0; i < rows.size(); ++i) t[i] = data.t[rows[i]];
       loss += train_step(net, float_inputs(data, rows), gather_rows(targets, outputs, rows), t,
-                         arc ? curve : nullptr, opt.curve_weight, acts, ++step, lr, opt.weight_decay);
+                         use_arc ? arc : arc_loss_fn{}, acts, ++step, lr, opt.weight_decay);
     }
     if (epoch == 1 || epoch % 5 == 0 || epoch == opt.epochs) {
       std::printf("    epoch %3d  train loss %.3e\n", epoch, loss / static_cast<double>(steps_per_epoch));
@@ -520,58 +544,86 @@ std::vector<float> predict(const mlp& net, const stereo_set& data) {
 
 class output_head {
  public:
-  /// Both heads quantize each output channel to uint8 over [0, 1] (hilbert_params: scale 1/255, zero
+  /// Every head quantizes each output channel to uint8 over [0, 1] (hilbert_params: scale 1/255, zero
   /// point 0), so the only difference between them is the representation of t.
-  explicit output_head(std::optional<lowbit::hilbert_curve> curve)
-      : params_(lowbit::hilbert_params(lowbit::code_format::uint8(), lowbit::profile::tflite)) {
-    if (curve) hilbert_.emplace(*curve, params_);
+  output_head() : params_(lowbit::hilbert_params(lowbit::code_format::uint8(), lowbit::profile::tflite)) {}
+  explicit output_head(const lowbit::hilbert_curve& curve) : output_head() { hilbert_.emplace(curve, params_); }
+  explicit output_head(const lowbit::hilbert3_curve& curve) : output_head() { hilbert3_.emplace(curve, params_); }
+
+  bool is_hilbert() const noexcept { return hilbert_ || hilbert3_; }
+  int outputs() const noexcept { return hilbert_ ? 2 : hilbert3_ ? 3 : 1; }
+  const lowbit::quant_params& params() const noexcept { return params_; }
+  std::string name() const { return hilbert_ ? "Hilbert" : hilbert3_ ? "Hilbert3" : "scalar"; }
+  /// Branch spacing of the curve (unit square / cube); 0 for the scalar head.
+  double segment_length() const {
+    return hilbert_ ? hilbert_->curve().segment_length() : hilbert3_ ? hilbert3_->curve().segment_length() : 0.0;
   }
 
-  bool is_hilbert() const noexcept { return hilbert_.has_value(); }
-  const lowbit::hilbert_curve* curve() const noexcept { return hilbert_ ? &hilbert_->curve() : nullptr; }
-  int outputs() const noexcept { return is_hilbert() ? 2 : 1; }
-  const lowbit::quant_params& params() const noexcept { return params_; }
-  std::string name() const { return is_hilbert() ? "Hilbert" : "scalar"; }
-
-  /// The training targets of ground truth t: t itself, or the interleaved (x, y) = H(t).
+  /// The training targets of ground truth t: t itself, or the interleaved points H(t).
   std::vector<float> targets(std::span<const float> t) const {
     if (!is_hilbert()) return {t.begin(), t.end()};
-    std::vector<float> xy(2 * t.size());
-    lowbit::make_training_target(hilbert_->curve(), t, t.size(), lowbit::hilbert_map_layout::interleaved, xy);
-    return xy;
+    std::vector<float> y(static_cast<std::size_t>(outputs()) * t.size());
+    if (hilbert_) {
+      lowbit::make_training_target(hilbert_->curve(), t, t.size(), lowbit::hilbert_map_layout::interleaved, y);
+    } else {
+      lowbit::make_training_target(hilbert3_->curve(), t, t.size(), lowbit::hilbert_map_layout::interleaved, y);
+    }
+    return y;
+  }
+
+  /// The arc loss of this head with weight lambda on the distance to the curve (empty for the scalar head).
+  arc_loss_fn arc_loss(float lambda) const {
+    if (hilbert_) {
+      return [c = hilbert_->curve(), lambda](const matrix& y, std::span<const float> t, matrix& g) {
+        return ::arc_loss(c, y, t, lambda, g);
+      };
+    }
+    if (hilbert3_) {
+      return [c = hilbert3_->curve(), lambda](const matrix& y, std::span<const float> t, matrix& g) {
+        return ::arc_loss(c, y, t, lambda, g);
+      };
+    }
+    return {};
   }
 
   /// t from real-valued outputs. The scalar output is clamped to [0, 1], the range t lives in (the
-  /// Hilbert decoder clamps too), so the INT8 code's saturation is not counted as quantization error.
+  /// Hilbert decoders clamp too), so the INT8 code's saturation is not counted as quantization error.
   std::vector<float> decode_real(std::span<const float> y) const {
     std::vector<float> t(y.size() / static_cast<std::size_t>(outputs()));
-    if (is_hilbert()) {
+    if (hilbert_) {
       hilbert_->curve().decode(y, t);
+    } else if (hilbert3_) {
+      hilbert3_->curve().decode(y, t);
     } else {
       std::transform(y.begin(), y.end(), t.begin(), [](float v) { return std::clamp(v, 0.0f, 1.0f); });
     }
     return t;
   }
 
-  /// t from the 8-bit output codes: dequantized (scalar) or the Hilbert table decoder.
+  /// t from the 8-bit output codes: dequantized (scalar) or the Hilbert decoder (the 2-D head's table).
   void decode_codes(std::span<const std::uint8_t> codes, std::span<float> t) const {
-    if (is_hilbert()) {
+    if (hilbert_) {
       hilbert_->decode(codes, t);
+    } else if (hilbert3_) {
+      hilbert3_->decode(codes, t);
     } else {
       lowbit::dequantize(codes, params_, t);
     }
   }
 
-  /// Hilbert head: the decoder's distance of each code pair to the curve (its outlier flag).
+  /// Hilbert heads: the decoder's distance of each code point to the curve (its outlier flag).
   std::vector<float> distances(std::span<const std::uint8_t> codes) const {
-    std::vector<float> t(codes.size() / 2), distance(codes.size() / 2);
-    hilbert_->decode(codes, t, distance);
+    const std::size_t n = codes.size() / static_cast<std::size_t>(outputs());
+    std::vector<float> t(n), distance(n);
+    if (hilbert_) hilbert_->decode(codes, t, distance);
+    if (hilbert3_) hilbert3_->decode(codes, t, distance);
     return distance;
   }
 
  private:
   lowbit::quant_params params_;
   std::optional<lowbit::hilbert_quantizer<std::uint8_t>> hilbert_;
+  std::optional<lowbit::hilbert3_quantizer<std::uint8_t>> hilbert3_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -717,7 +769,7 @@ head_result run_head(const output_head& head, const stereo_set& train_set, const
   std::printf("  %s head (%d output%s)\n", r.name.c_str(), head.outputs(), head.outputs() > 1 ? "s" : "");
   mlp net = make_mlp(opt.hidden, head.outputs(), opt.seed);
   const auto start = std::chrono::steady_clock::now();
-  train(net, train_set, head.targets(train_set.t), head.outputs(), head.curve(), opt);
+  train(net, train_set, head.targets(train_set.t), head.outputs(), head.arc_loss(opt.curve_weight), opt);
   r.train_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   const std::vector<float> y_fp32 = predict(net, test_set);
@@ -747,7 +799,7 @@ head_result run_head(const output_head& head, const stereo_set& train_set, const
   r.body_only = px(t_body_only, t_fp32);
   if (head.is_hilbert()) {
     const std::vector<float> distance = head.distances(codes);
-    const double limit = head.curve()->segment_length() / 4.0;
+    const double limit = head.segment_length() / 4.0;
     std::vector<float> kept_int8, kept_fp32;
     for (std::size_t i = 0; i < distance.size(); ++i) {
       if (distance[i] < limit) {
@@ -771,7 +823,8 @@ void print_config(const options& opt, const lowbit::hilbert_curve& curve, std::s
               kPatchRows, kPatchCols, static_cast<double>(opt.max_disparity), opt.min_texture,
               static_cast<double>(opt.max_disparity));
   std::printf("samples     train %zu, test %zu, seed %u\n", train_count, opt.test, opt.seed);
-  std::printf("network     %d -> %d x %d ReLU -> 1 (scalar) | 2 (Hilbert); input (pixel - 128) / 64\n", kInputs,
+  std::printf("network     %d -> %d x %d ReLU -> 1 (scalar) | 2 (Hilbert) | 3 (Hilbert3); input (pixel - 128) / 64\n",
+              kInputs,
               kHiddenLayers, opt.hidden);
   std::printf("training    Adam lr %g (cosine to 0), weight decay %g (AdamW), batch %zu, %d epochs, MSE; same init, "
               "data order and budget for both heads\n",
@@ -791,9 +844,11 @@ std::string rms_max(const error_px& e) {
   return text.data();
 }
 
-void print_results(const head_result& scalar, const head_result& hilbert, std::size_t test_count,
-                   double segment_px) {
-  const std::array<const head_result*, 2> heads{&scalar, &hilbert};
+/// heads[0] is the scalar head.
+void print_results(std::span<const head_result> results, std::size_t test_count, double segment_px) {
+  std::vector<const head_result*> heads;
+  for (const head_result& r : results) heads.push_back(&r);
+  const head_result& scalar = results[0];
   std::printf("\nErrors on %zu test pairs, in disparity pixels (RMS / max):\n\n", test_count);
   std::printf("| head    | FP32 vs truth   | INT8 vs truth   | INT8 vs FP32    | output code only | "
               "INT8 body only  |\n");
@@ -825,13 +880,15 @@ void print_results(const head_result& scalar, const head_result& hilbert, std::s
                 1e3 * r->decode_s, 100.0 * r->decode_s / r->forward_s, r->train_s);
   }
   std::printf("(scalar decode = lowbit::dequantize; Hilbert decode = lowbit::hilbert_quantizer's table decoder)\n");
-  if (hilbert.int8_fp32_unflagged) {
-    const error_px& e = *hilbert.int8_fp32_unflagged;
-    std::printf("\nHilbert head with the decoder's outlier flag (distance to the curve >= a quarter of the branch\n"
-                "spacing): %.3f%% of pairs flagged; the others: INT8 vs FP32 RMS %.4f px, EPE %.4f px, max %.3f px\n"
-                "(the scalar head has no such flag: its INT8 vs FP32 RMS is %.4f px, EPE %.4f px over all pairs)\n",
-                100.0 * hilbert.flagged, e.rms, e.mean, e.max, scalar.int8_fp32.rms, scalar.int8_fp32.mean);
+  for (const head_result* h : heads) {
+    if (!h->int8_fp32_unflagged) continue;
+    const error_px& e = *h->int8_fp32_unflagged;
+    std::printf("\n%s head with the decoder's outlier flag (distance to the curve >= a quarter of the branch\n"
+                "spacing): %.3f%% of pairs flagged; the others: INT8 vs FP32 RMS %.4f px, EPE %.4f px, max %.3f px\n",
+                h->name.c_str(), 100.0 * h->flagged, e.rms, e.mean, e.max);
   }
+  std::printf("(the scalar head has no such flag: its INT8 vs FP32 RMS is %.4f px, EPE %.4f px over all pairs)\n",
+              scalar.int8_fp32.rms, scalar.int8_fp32.mean);
 }
 
 int run(const options& opt) {
@@ -849,15 +906,25 @@ int run(const options& opt) {
   // off by at least about this much.
   const double segment_px = opt.max_disparity / static_cast<double>(curve.vertex_count() - 1);
   print_config(opt, curve, train_count);
-  const head_result scalar = run_head(output_head(std::nullopt), train_set, test_set, opt, segment_px);
-  const head_result hilbert = run_head(output_head(curve), train_set, test_set, opt, segment_px);
-  print_results(scalar, hilbert, test_set.count, segment_px);
+  std::vector<head_result> results;
+  results.push_back(run_head(output_head(), train_set, test_set, opt, segment_px));
+  results.push_back(run_head(output_head(curve), train_set, test_set, opt, segment_px));
+  if (opt.order3 > 0) {
+    const lowbit::hilbert3_curve curve3(opt.order3, lowbit::hilbert_layout::full_range);
+    std::printf("  (3-D head: order %d, full_range, L = %.4g, branch spacing %.4g)\n", opt.order3, curve3.length(),
+                curve3.segment_length());
+    results.push_back(run_head(output_head(curve3), train_set, test_set, opt, segment_px));
+  }
+  print_results(results, test_set.count, segment_px);
 
-  const double ratio = scalar.int8_fp32.rms / hilbert.int8_fp32.rms;
-  std::printf("\nratio of INT8-vs-FP32 RMS, scalar / Hilbert: %.2fx (required >= %.0fx; paper ~5x); "
-              "of the mean |error| (EPE): %.2fx; of the medians: %.2fx\n",
-              ratio, kRequiredRatio, scalar.int8_fp32.mean / hilbert.int8_fp32.mean,
-              scalar.int8_fp32.p50 / hilbert.int8_fp32.p50);
+  const head_result& scalar = results[0];
+  for (std::size_t h = 1; h < results.size(); ++h) {
+    const head_result& r = results[h];
+    std::printf("\nratio of INT8-vs-FP32 error, scalar / %s: RMS %.2fx, mean |error| (EPE) %.2fx, median %.2fx%s\n",
+                r.name.c_str(), scalar.int8_fp32.rms / r.int8_fp32.rms, scalar.int8_fp32.mean / r.int8_fp32.mean,
+                scalar.int8_fp32.p50 / r.int8_fp32.p50, h == 1 ? " (the issue asks >= 3x; the paper reports ~5x)" : "");
+  }
+  const double ratio = scalar.int8_fp32.rms / results[1].int8_fp32.rms;
   if (opt.check && !(ratio >= kRequiredRatio)) {
     std::printf("check FAILED: ratio %.2f < %.0f\n", ratio, kRequiredRatio);
     return 1;
@@ -874,7 +941,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr,
                  "stereo_hilbert: %s\nusage: stereo_hilbert [--data DIR] [--epochs N] [--train N] [--test N] "
                  "[--seed N] [--order N] [--layout cell_centre|full_range] [--hidden N] [--calib SPEC] [--dmax PX] "
-                 "[--min-texture GRAY] [--weight-decay W] [--arc-epochs N] [--curve-weight LAMBDA] [--check]\n",
+                 "[--min-texture GRAY] [--weight-decay W] [--arc-epochs N] [--curve-weight LAMBDA] [--order3 N] [--check]\n",
                  e.what());
     return 2;
   } catch (const data_error& e) {
