@@ -850,12 +850,12 @@ void print_results(std::span<const head_result> results, std::size_t test_count,
   for (const head_result& r : results) heads.push_back(&r);
   const head_result& scalar = results[0];
   std::printf("\nErrors on %zu test pairs, in disparity pixels (RMS / max):\n\n", test_count);
-  std::printf("| head    | FP32 vs truth   | INT8 vs truth   | INT8 vs FP32    | output code only | "
+  std::printf("| head     | FP32 vs truth   | INT8 vs truth   | INT8 vs FP32    | output code only | "
               "INT8 body only  |\n");
-  std::printf("|---------|-----------------|-----------------|-----------------|------------------|"
+  std::printf("|----------|-----------------|-----------------|-----------------|------------------|"
               "-----------------|\n");
   for (const head_result* r : heads) {
-    std::printf("| %-7s | %-15s | %-15s | %-15s | %-16s | %-15s |\n", r->name.c_str(), rms_max(r->fp32_truth).c_str(),
+    std::printf("| %-8s | %-15s | %-15s | %-15s | %-16s | %-15s |\n", r->name.c_str(), rms_max(r->fp32_truth).c_str(),
                 rms_max(r->int8_truth).c_str(), rms_max(r->int8_fp32).c_str(), rms_max(r->output_only).c_str(),
                 rms_max(r->body_only).c_str());
   }
@@ -865,21 +865,22 @@ void print_results(std::span<const head_result> results, std::size_t test_count,
   std::printf("Distribution of |INT8 - FP32| in pixels (last column: share of pairs off by more than one curve\n"
               "segment, %.3f px: for the Hilbert head these are decodes onto another branch of the curve):\n\n",
               segment_px);
-  std::printf("| head    |    p50 |    p90 |    p99 |  p99.9 |    max | > 1 segment |\n");
-  std::printf("|---------|--------|--------|--------|--------|--------|-------------|\n");
+  std::printf("| head     | mean (EPE) |    p50 |    p90 |    p99 |  p99.9 |    max | > 1 segment |\n");
+  std::printf("|----------|------------|--------|--------|--------|--------|--------|-------------|\n");
   for (const head_result* r : heads) {
     const error_px& e = r->int8_fp32;
-    std::printf("| %-7s | %6.4f | %6.4f | %6.4f | %6.4f | %6.3f | %10.3f%% |\n", r->name.c_str(), e.p50, e.p90,
-                e.p99, e.p999, e.max, 100.0 * e.over_segment);
+    std::printf("| %-8s | %10.4f | %6.4f | %6.4f | %6.4f | %6.4f | %6.3f | %10.3f%% |\n", r->name.c_str(), e.mean,
+                e.p50, e.p90, e.p99, e.p999, e.max, 100.0 * e.over_segment);
   }
   std::printf("\nTiming on the test set (steady_clock, fastest of %d runs):\n\n", kTimingRepeats);
-  std::printf("| head    | INT8 forward (ms) | decode of the codes (ms) | decode / forward | training (s) |\n");
-  std::printf("|---------|-------------------|--------------------------|------------------|--------------|\n");
+  std::printf("| head     | INT8 forward (ms) | decode of the codes (ms) | decode / forward | training (s) |\n");
+  std::printf("|----------|-------------------|--------------------------|------------------|--------------|\n");
   for (const head_result* r : heads) {
-    std::printf("| %-7s | %17.3f | %24.4f | %15.3f%% | %12.1f |\n", r->name.c_str(), 1e3 * r->forward_s,
+    std::printf("| %-8s | %17.3f | %24.4f | %15.3f%% | %12.1f |\n", r->name.c_str(), 1e3 * r->forward_s,
                 1e3 * r->decode_s, 100.0 * r->decode_s / r->forward_s, r->train_s);
   }
-  std::printf("(scalar decode = lowbit::dequantize; Hilbert decode = lowbit::hilbert_quantizer's table decoder)\n");
+  std::printf("(scalar decode = lowbit::dequantize; Hilbert: lowbit::hilbert_quantizer's table decoder; Hilbert3: "
+              "lowbit::hilbert3_quantizer's exact decoder, 8-bit triples having no table)\n");
   for (const head_result* h : heads) {
     if (!h->int8_fp32_unflagged) continue;
     const error_px& e = *h->int8_fp32_unflagged;
