@@ -42,11 +42,11 @@
 #include <cmath>
 #include <limits>
 #include <string>
-#include <thread>
 #include <type_traits>
 
 #include "lowbit/detail/hilbert_kernels.h"
 #include "lowbit/ref/uniform.h"
+#include "src/hilbert_common.h"
 
 namespace lowbit {
 
@@ -63,11 +63,10 @@ struct hilbert_curve::tables {
 
 namespace {
 
+using namespace detail::hilbert_common;
+
 void check_order(int order, const char* what) {
-  if (order < hilbert_curve::min_order || order > hilbert_curve::max_order) {
-    throw error(errc::invalid_argument,
-                std::string(what) + ": order " + std::to_string(order) + " is outside the supported 1..8");
-  }
+  detail::hilbert_common::check_order(order, hilbert_curve::max_order, what);
 }
 
 std::uint32_t index_bits(std::uint32_t n, std::uint32_t x, std::uint32_t y) noexcept {
@@ -148,15 +147,7 @@ std::shared_ptr<const hilbert_curve::tables> make_tables(int order) {
   return all[static_cast<std::size_t>(order)];
 }
 
-// The nearest point of one segment: distance^2 and arc length s (lattice units).
-struct candidate {
-  double dist2;
-  double s;
-};
-
-inline bool better(const candidate& a, const candidate& b) noexcept {
-  return a.dist2 < b.dist2 || (a.dist2 == b.dist2 && a.s < b.s);
-}
+// (candidate, pick, lattice_map, to_lattice and finish_decode: src/hilbert_common.h.)
 
 // Segment k runs from V_k to V_{k+1} (axis-parallel, length 1). Its nearest point to (u, v) is the
 // clamp of (u, v) into the segment's bounding box; s = k + its distance from V_k.
@@ -167,22 +158,6 @@ inline candidate segment_candidate(const hilbert_curve::tables& tb, std::uint32_
   const double cy = std::min(std::max(v, std::min(ay, by)), std::max(ay, by));
   const double dx = u - cx, dy = v - cy;
   return {dx * dx + dy * dy, static_cast<double>(k) + std::abs(cx - ax) + std::abs(cy - ay)};
-}
-
-struct lattice_map {
-  double scale, offset, lo, hi;  // u = clamp(x, 0, 1) * scale + offset, in [lo, hi]
-};
-
-lattice_map lattice_of(hilbert_layout layout, std::uint32_t n) noexcept {
-  if (layout == hilbert_layout::cell_centre) {
-    return {static_cast<double>(n), -0.5, -0.5, static_cast<double>(n) - 0.5};
-  }
-  return {static_cast<double>(n - 1), 0.0, 0.0, static_cast<double>(n - 1)};
-}
-
-inline double to_lattice(float x, const lattice_map& lm) noexcept {
-  const double c = std::clamp(static_cast<double>(x), 0.0, 1.0);
-  return c * lm.scale + lm.offset;
 }
 
 candidate nearest_exact(const hilbert_curve::tables& tb, double u, double v) noexcept {
@@ -202,10 +177,6 @@ candidate nearest_exact(const hilbert_curve::tables& tb, double u, double v) noe
     c[2 * r] = segment_candidate(tb, d - (d > 0 ? 1u : 0u), u, v);
     c[2 * r + 1] = segment_candidate(tb, d, u, v);
   }
-  const auto pick = [](const candidate& a, const candidate& b) noexcept {
-    const bool take = (b.dist2 < a.dist2) | ((b.dist2 == a.dist2) & (b.s < a.s));
-    return candidate{take ? b.dist2 : a.dist2, take ? b.s : a.s};
-  };
   const candidate a01 = pick(c[0], c[1]), a23 = pick(c[2], c[3]), a45 = pick(c[4], c[5]), a67 = pick(c[6], c[7]);
   return pick(pick(a01, a23), pick(a45, a67));
 }
@@ -213,94 +184,9 @@ candidate nearest_exact(const hilbert_curve::tables& tb, double u, double v) noe
 candidate nearest_brute(const hilbert_curve::tables& tb, double u, double v) noexcept {
   candidate best{std::numeric_limits<double>::infinity(), 0.0};
   for (std::uint32_t k = 0; k + 1 < tb.m; ++k) {
-    const candidate c = segment_candidate(tb, k, u, v);
-    if (better(c, best)) best = c;
+    best = pick(best, segment_candidate(tb, k, u, v));
   }
   return best;
-}
-
-void check_map(std::size_t values, std::size_t batch, std::size_t pairs, std::size_t distance, const char* what) {
-  if (batch == 0 ? values != 0 : values % batch != 0) {
-    throw error(errc::invalid_shape, std::string(what) + ": " + std::to_string(values) +
-                                         " values do not split into " + std::to_string(batch) + " images");
-  }
-  if (pairs != 2 * values) {
-    throw error(errc::size_mismatch, std::string(what) + ": " + std::to_string(values) + " values need " +
-                                         std::to_string(2 * values) + " channel values, " + std::to_string(pairs) +
-                                         " given");
-  }
-  if (distance != 0 && distance != values) {
-    throw error(errc::size_mismatch, std::string(what) + ": " + std::to_string(distance) +
-                                         " distances given for " + std::to_string(values) + " values");
-  }
-}
-
-// Calls f(i, count, x, y, step) for the runs of values [i, i + count) of [begin, end) that lie in one
-// image: their x channel at element offsets x + r * step and their y channel at y + r * step
-// (r < count; planar: the image's two planes, step 1; interleaved: pairs, step 2).
-template <class F>
-void for_each_run(hilbert_map_layout layout, std::size_t pixels, std::size_t begin, std::size_t end, F&& f) {
-  if (begin >= end) return;
-  if (layout == hilbert_map_layout::interleaved) {
-    f(begin, end - begin, 2 * begin, 2 * begin + 1, std::size_t{2});
-    return;
-  }
-  for (std::size_t i = begin; i < end;) {
-    const std::size_t b = i / pixels, p = i - b * pixels;
-    const std::size_t count = std::min(end - i, pixels - p);
-    f(i, count, 2 * b * pixels + p, 2 * b * pixels + pixels + p, std::size_t{1});
-    i += count;
-  }
-}
-
-// The fewest values per worker of each operation: below them a map stays on the calling thread
-// (starting and joining a std::thread costs some 20-50 us; the chunks are ~0.1 ms of work or more).
-constexpr std::size_t kMinChunkEncode = 16384;   // ~10 ns per value
-constexpr std::size_t kMinChunkExact = 16384;    // the SIMD exact decoder, ~8 ns per value
-constexpr std::size_t kMinChunkTable = 262144;   // code-pair table lookups, < 0.5 ns per value
-
-unsigned resolve_threads(unsigned threads) noexcept {
-  if (threads != 0) return threads;
-  const unsigned hw = std::thread::hardware_concurrency();
-  return hw == 0 ? 1 : hw;
-}
-
-// Runs body(begin, end) (noexcept) over [0, n) in contiguous chunks, one per worker: the calling thread
-// takes the first, std::thread workers the others. At most min(threads, n / min_chunk) workers (at
-// least 1). Chunk boundaries fall on 64-byte boundaries of the output `out` (elements of out_size bytes
-// per value), so no two workers write into one cache line of it. If a worker cannot be started, its
-// chunk runs on the calling thread; nothing is thrown. The result never depends on the split (every
-// value is computed by the same code from its own inputs).
-template <class Body>
-void run_chunks(std::size_t n, unsigned threads, std::size_t min_chunk, const void* out, std::size_t out_size,
-                const Body& body) noexcept {
-  static_assert(noexcept(body(std::size_t{0}, std::size_t{0})), "chunk bodies must not throw");
-  constexpr std::size_t kMaxWorkers = 64;
-  const std::size_t workers = std::min({std::size_t{resolve_threads(threads)}, n / min_chunk, kMaxWorkers});
-  if (workers <= 1) {
-    body(0, n);
-    return;
-  }
-  constexpr std::size_t kLine = 64;
-  const std::size_t align = out_size != 0 && kLine % out_size == 0 ? kLine / out_size : 1;
-  const auto addr = reinterpret_cast<std::uintptr_t>(out);
-  const std::size_t phase = out_size != 0 && addr % out_size == 0 ? (kLine - addr % kLine) % kLine / out_size : 0;
-  const std::size_t chunk = ((n + workers - 1) / workers + align - 1) / align * align;
-  const auto boundary = [&](std::size_t w) { return w == 0 ? 0 : std::min(n, phase + w * chunk); };
-  std::thread pool[kMaxWorkers];
-  std::size_t started = 0;
-  for (std::size_t w = 1; w < workers; ++w) {
-    const std::size_t b = boundary(w), e = w + 1 == workers ? n : boundary(w + 1);
-    if (b >= e) continue;
-    try {
-      pool[started] = std::thread([&body, b, e] { body(b, e); });
-      ++started;
-    } catch (...) {  // std::system_error (no thread available) or std::bad_alloc: run it here
-      body(b, e);
-    }
-  }
-  body(0, boundary(1));
-  for (std::size_t w = 0; w < started; ++w) pool[w].join();
 }
 
 }  // namespace
@@ -346,26 +232,14 @@ std::pair<std::uint32_t, std::uint32_t> hilbert_cell(int order, std::uint32_t d)
 hilbert_curve::hilbert_curve(int order, hilbert_layout layout, double lo, double hi)
     : order_(order), layout_(layout), lo_(lo), hi_(hi) {
   check_order(order, "hilbert_curve");
-  if (layout != hilbert_layout::cell_centre && layout != hilbert_layout::full_range) {
-    throw error(errc::invalid_argument, "hilbert_curve: unknown layout " +
-                                            std::to_string(static_cast<int>(layout)));
-  }
-  if (!std::isfinite(lo) || !std::isfinite(hi) || !(lo < hi)) {
-    throw error(errc::invalid_range, "hilbert_curve: value range [" + std::to_string(lo) + ", " +
-                                         std::to_string(hi) + "] is not finite with lo < hi");
-  }
+  check_curve(layout, lo, hi, "hilbert_curve");
   tables_ = make_tables(order);
 }
 
-double hilbert_curve::length() const noexcept {
-  const double n = static_cast<double>(side());
-  const double segments = static_cast<double>(vertex_count() - 1);
-  return layout_ == hilbert_layout::cell_centre ? segments / n : segments / (n - 1.0);
-}
+double hilbert_curve::length() const noexcept { return curve_length(layout_, side(), vertex_count()); }
 
 double hilbert_curve::segment_length() const noexcept {
-  const double n = static_cast<double>(side());
-  return layout_ == hilbert_layout::cell_centre ? 1.0 / n : 1.0 / (n - 1.0);
+  return detail::hilbert_common::segment_length(layout_, side());
 }
 
 std::pair<double, double> hilbert_curve::vertex(std::size_t d) const {
@@ -395,16 +269,6 @@ hilbert_point hilbert_curve::encode(float t) const noexcept {
   return {static_cast<float>(x), static_cast<float>(y)};
 }
 
-namespace {
-hilbert_decoded finish_decode(const candidate& c, const lattice_map& lm, double lo, double hi,
-                              std::uint32_t m) noexcept {
-  const double t = std::clamp(lo + (hi - lo) * (c.s / static_cast<double>(m - 1)), lo, hi);
-  return {static_cast<float>(t), static_cast<float>(std::sqrt(c.dist2) / lm.scale)};
-}
-constexpr hilbert_decoded kNanDecoded{std::numeric_limits<float>::quiet_NaN(),
-                                      std::numeric_limits<float>::quiet_NaN()};
-}  // namespace
-
 hilbert_decoded hilbert_curve::decode(float x, float y) const noexcept {
   if (std::isnan(x) || std::isnan(y)) return kNanDecoded;
   const lattice_map lm = lattice_of(layout_, tables_->n);
@@ -429,13 +293,14 @@ void hilbert_curve::decode(std::span<const float> xy, std::span<float> t, std::s
 
 void hilbert_curve::encode_map(std::span<const float> t, std::size_t batch, hilbert_map_layout layout,
                                std::span<float> xy, unsigned threads) const {
-  check_map(t.size(), batch, xy.size(), 0, "hilbert_curve::encode_map");
+  check_map(t.size(), batch, 2, xy.size(), 0, "hilbert_curve::encode_map");
   const std::size_t pixels = batch ? t.size() / batch : 0;
   const float* in = t.data();
   float* out = xy.data();
   run_chunks(t.size(), threads, kMinChunkEncode, out, 2 * sizeof(float), [&](std::size_t begin, std::size_t end) noexcept {
-    for_each_run(layout, pixels, begin, end, [&](std::size_t i, std::size_t count, std::size_t x, std::size_t y,
+    for_each_run(layout, 2, pixels, begin, end, [&](std::size_t i, std::size_t count, std::size_t x, std::size_t cs,
                                                  std::size_t step) noexcept {
+      const std::size_t y = x + cs;  // the y channel
       for (std::size_t r = 0; r < count; ++r) {
         const hilbert_point p = encode(in[i + r]);
         out[x + r * step] = p.x;
@@ -447,15 +312,16 @@ void hilbert_curve::encode_map(std::span<const float> t, std::size_t batch, hilb
 
 void hilbert_curve::decode_map(std::span<const float> xy, std::size_t batch, hilbert_map_layout layout,
                                std::span<float> t, std::span<float> distance, unsigned threads) const {
-  check_map(t.size(), batch, xy.size(), distance.size(), "hilbert_curve::decode_map");
+  check_map(t.size(), batch, 2, xy.size(), distance.size(), "hilbert_curve::decode_map");
   const std::size_t pixels = batch ? t.size() / batch : 0;
   const detail::hilbert_kernel_args args = detail::hilbert_kernel_args_of(*this);
   const float* in = xy.data();
   float* out = t.data();
   float* dist = distance.empty() ? nullptr : distance.data();
   run_chunks(t.size(), threads, kMinChunkExact, out, sizeof(float), [&](std::size_t begin, std::size_t end) noexcept {
-    for_each_run(layout, pixels, begin, end, [&](std::size_t i, std::size_t count, std::size_t x, std::size_t y,
+    for_each_run(layout, 2, pixels, begin, end, [&](std::size_t i, std::size_t count, std::size_t x, std::size_t cs,
                                                  std::size_t step) noexcept {
+      const std::size_t y = x + cs;  // the y channel
       if (step == 2) {
         detail::hilbert_decode_interleaved_f32(args, in + x, count, out + i, dist ? dist + i : nullptr);
       } else {
@@ -561,14 +427,15 @@ void hilbert_quantizer<Code>::decode(std::span<const Code> codes, std::span<floa
 template <code_storage Code>
 void hilbert_quantizer<Code>::encode_map(std::span<const float> t, std::size_t batch, hilbert_map_layout layout,
                                          std::span<Code> codes, unsigned threads) const {
-  check_map(t.size(), batch, codes.size(), 0, "hilbert_quantizer::encode_map");
+  check_map(t.size(), batch, 2, codes.size(), 0, "hilbert_quantizer::encode_map");
   const std::size_t pixels = batch ? t.size() / batch : 0;
   const ref::run_params rx = ref::run_params_of(px_), ry = ref::run_params_of(py_);
   const float* in = t.data();
   Code* out = codes.data();
   run_chunks(t.size(), threads, kMinChunkEncode, out, 2 * sizeof(Code), [&](std::size_t begin, std::size_t end) noexcept {
-    for_each_run(layout, pixels, begin, end, [&](std::size_t i, std::size_t count, std::size_t x, std::size_t y,
+    for_each_run(layout, 2, pixels, begin, end, [&](std::size_t i, std::size_t count, std::size_t x, std::size_t cs,
                                                  std::size_t step) noexcept {
+      const std::size_t y = x + cs;  // the y channel
       for (std::size_t r = 0; r < count; ++r) {
         const hilbert_point p = curve_.encode(in[i + r]);
         out[x + r * step] = static_cast<Code>(
@@ -583,7 +450,7 @@ void hilbert_quantizer<Code>::encode_map(std::span<const float> t, std::size_t b
 template <code_storage Code>
 void hilbert_quantizer<Code>::decode_map(std::span<const Code> codes, std::size_t batch, hilbert_map_layout layout,
                                          std::span<float> t, std::span<float> distance, unsigned threads) const {
-  check_map(t.size(), batch, codes.size(), distance.size(), "hilbert_quantizer::decode_map");
+  check_map(t.size(), batch, 2, codes.size(), distance.size(), "hilbert_quantizer::decode_map");
   const std::size_t pixels = batch ? t.size() / batch : 0;
   const Code* in = codes.data();
   float* out = t.data();
@@ -592,8 +459,9 @@ void hilbert_quantizer<Code>::decode_map(std::span<const Code> codes, std::size_
   if (table_) {
     const detail::hilbert_lookup_args args{table_->data(), dist_table_->data(), f.bits, f.qmin(), f.qmax()};
     run_chunks(t.size(), threads, kMinChunkTable, out, sizeof(float), [&](std::size_t begin, std::size_t end) noexcept {
-      for_each_run(layout, pixels, begin, end, [&](std::size_t i, std::size_t count, std::size_t x, std::size_t y,
+      for_each_run(layout, 2, pixels, begin, end, [&](std::size_t i, std::size_t count, std::size_t x, std::size_t cs,
                                                    std::size_t step) noexcept {
+        const std::size_t y = x + cs;  // the y channel
         detail::hilbert_lookup(args, in + x, in + y, step, count, out + i, dist ? dist + i : nullptr);
       });
     });
@@ -604,8 +472,9 @@ void hilbert_quantizer<Code>::decode_map(std::span<const Code> codes, std::size_
   const ref::run_params rx = ref::run_params_of(px_), ry = ref::run_params_of(py_);
   const std::int32_t qmin = f.qmin(), qmax = f.qmax();
   run_chunks(t.size(), threads, kMinChunkExact, out, sizeof(float), [&](std::size_t begin, std::size_t end) noexcept {
-    for_each_run(layout, pixels, begin, end, [&](std::size_t i, std::size_t count, std::size_t x, std::size_t y,
+    for_each_run(layout, 2, pixels, begin, end, [&](std::size_t i, std::size_t count, std::size_t x, std::size_t cs,
                                                  std::size_t step) noexcept {
+      const std::size_t y = x + cs;  // the y channel
       constexpr std::size_t kBlock = 512;
       float bx[kBlock], by[kBlock];
       for (std::size_t r0 = 0; r0 < count; r0 += kBlock) {
@@ -629,22 +498,7 @@ template class hilbert_quantizer<std::int16_t>;
 template class hilbert_quantizer<std::uint16_t>;
 
 // ----------------------------------------------------------------------------------------------------
-// Error model
-
-namespace {
-
-// P(e > a) for e = u + g, u uniform on [-q/2, q/2], g ~ N(0, sigma^2) (lattice units).
-double survival(double a, double q, double sigma) noexcept {
-  if (sigma == 0.0) return std::clamp(0.5 - a / q, 0.0, 1.0);
-  const auto upper = [](double w) { return 0.5 * std::erfc(w / std::sqrt(2.0)); };
-  const auto phi = [](double w) { return std::exp(-0.5 * w * w) / std::sqrt(2.0 * 3.14159265358979323846); };
-  // (1/q) int_{a - q/2}^{a + q/2} Q(z / sigma) dz, with int Q(w) dw = w Q(w) - phi(w).
-  const auto prim = [&](double w) { return w * upper(w) - phi(w); };
-  const double r = sigma / q * (prim((a + q / 2) / sigma) - prim((a - q / 2) / sigma));
-  return std::clamp(r, 0.0, 1.0);
-}
-
-}  // namespace
+// Error model (survival, reach_of and add_landings: src/hilbert_common.h)
 
 hilbert_error_estimate predict_hilbert_error(const hilbert_curve& curve, double step, double noise) {
   if (!std::isfinite(step) || !(step > 0.0) || !std::isfinite(noise) || !(noise >= 0.0)) {
@@ -655,54 +509,22 @@ hilbert_error_estimate predict_hilbert_error(const hilbert_curve& curve, double 
   const double g = 1.0 / curve.segment_length();  // unit square -> lattice
   const double q = step * g, sigma = noise * g;
   const double var_along = q * q / 12.0 + sigma * sigma;
-  // One-sided probability of reaching row m (m = 1..n-1) of the neighbours. A point at fraction f
-  // along segment k, displaced by e (lattice units) towards row m, is nearer to row m than to row
-  // m - 1 when e > m - 1/2 if the row-m neighbours (V_k + m p, V_{k+1} + m p) form a parallel branch,
-  // and when e > m - 1/2 + phi^2 / 2 (phi = min(f, 1 - f)) if they are two unconnected vertices.
-  // Averaged over f uniform (phi uniform on [0, 1/2], 16-point midpoint rule).
+  // Jumps: for each segment k and each side of it, the landings on the rows of neighbours beyond it
+  // (reach_of and add_landings in src/hilbert_common.h).
   const std::uint32_t n = tb.n;
-  std::vector<double> reach_parallel(n + 1, 0.0), reach_vertex(n + 1, 0.0);
-  for (std::uint32_t m = 1; m < n; ++m) {
-    const double a = static_cast<double>(m) - 0.5;
-    reach_parallel[m] = survival(a, q, sigma);
-    double sum = 0.0;
-    for (int r = 0; r < 16; ++r) {
-      const double phi = (r + 0.5) / 32.0;
-      sum += survival(a + 0.5 * phi * phi, q, sigma);
-    }
-    reach_vertex[m] = sum / 16.0;
-  }
+  const reach_table reach = reach_of(n, q, sigma);
   double p_jump = 0.0, jump2 = 0.0;
   for (std::uint32_t k = 0; k + 1 < tb.m; ++k) {
     const bool horizontal = tb.vy[k] == tb.vy[k + 1];
     const int row = horizontal ? tb.vy[k] : tb.vx[k];
     for (const int side : {-1, 1}) {
       const int rows = side > 0 ? static_cast<int>(n) - 1 - row : row;  // rows beyond this one
-      const auto at = [&](std::uint32_t v, int m) {
+      const auto at = [&](std::uint32_t end, int m) {
+        const std::uint32_t v = k + end;
         const int i = tb.vx[v] + (horizontal ? 0 : side * m), j = tb.vy[v] + (horizontal ? side * m : 0);
         return static_cast<double>(tb.index[static_cast<std::size_t>(j) * n + static_cast<std::size_t>(i)]);
       };
-      const auto reach = [&](int m, double a, double b) {
-        const auto mi = static_cast<std::size_t>(m);
-        return std::abs(a - b) == 1.0 ? reach_parallel[mi] : reach_vertex[mi];
-      };
-      double a = rows >= 1 ? at(k, 1) : 0.0, b = rows >= 1 ? at(k + 1, 1) : 0.0;
-      double here = rows >= 1 ? reach(1, a, b) : 0.0;
-      for (int m = 1; m <= rows && here > 0.0; ++m) {
-        double a2 = 0.0, b2 = 0.0, next = 0.0;
-        if (m < rows) {  // beyond the last row the point stays on it (clamped)
-          a2 = at(k, m + 1);
-          b2 = at(k + 1, m + 1);
-          next = std::min(reach(m + 1, a2, b2), here);
-        }
-        const double p = here - next;
-        const double e1 = a - static_cast<double>(k), e2 = b - static_cast<double>(k + 1);
-        if (std::abs(e1) + std::abs(e2) > 3.0) p_jump += p;  // onto another branch: > 1.5 segments away
-        jump2 += p * 0.5 * (e1 * e1 + e2 * e2);
-        a = a2;
-        b = b2;
-        here = next;
-      }
+      add_landings(reach, rows, k, at, p_jump, jump2);
     }
   }
   const double segments = static_cast<double>(tb.m - 1);

@@ -65,6 +65,7 @@
 #include <vector>
 
 #include "lowbit/ref/uniform.h"
+#include "src/hilbert_common.h"
 
 namespace lowbit {
 
@@ -88,13 +89,11 @@ struct hilbert3_curve::tables {
 
 namespace {
 
+using namespace detail::hilbert_common;
 using tables3 = hilbert3_curve::tables;
 
 void check_order(int order, const char* what) {
-  if (order < hilbert3_curve::min_order || order > hilbert3_curve::max_order) {
-    throw error(errc::invalid_argument,
-                std::string(what) + ": order " + std::to_string(order) + " is outside the supported 1..6");
-  }
+  detail::hilbert_common::check_order(order, hilbert3_curve::max_order, what);
 }
 
 // ----------------------------------------------------------------------------------------------------
@@ -195,16 +194,7 @@ std::shared_ptr<const tables3> make_tables(int order) {
 // ----------------------------------------------------------------------------------------------------
 // Nearest point
 
-// The nearest point of one segment: distance^2 and arc length s (lattice units).
-struct candidate {
-  double dist2;
-  double s;
-};
-
-inline candidate pick(const candidate& a, const candidate& b) noexcept {
-  const bool take = (b.dist2 < a.dist2) | ((b.dist2 == a.dist2) & (b.s < a.s));
-  return {take ? b.dist2 : a.dist2, take ? b.s : a.s};
-}
+// (candidate, pick, lattice_map, to_lattice and finish_decode: src/hilbert_common.h.)
 
 // min(max(.)) = std::clamp for non-NaN input with lo <= hi, written so that it compiles to maxsd /
 // minsd (the bounds come from the box table, so no compare of the small integers is left to branch on).
@@ -221,20 +211,6 @@ inline candidate segment_candidate(const tables3& tb, std::uint32_t e, double u,
   const double dx = u - cx, dy = v - cy, dz = w - cz;
   return {dx * dx + dy * dy + dz * dz,
           static_cast<double>(e) + std::abs(cx - a.c[0]) + std::abs(cy - a.c[1]) + std::abs(cz - a.c[2])};
-}
-
-struct lattice_map {
-  double scale, offset;  // u = clamp(x, 0, 1) * scale + offset
-};
-
-lattice_map lattice_of(hilbert_layout layout, std::uint32_t n) noexcept {
-  if (layout == hilbert_layout::cell_centre) return {static_cast<double>(n), -0.5};
-  return {static_cast<double>(n - 1), 0.0};
-}
-
-inline double to_lattice(float x, const lattice_map& lm) noexcept {
-  const double c = std::clamp(static_cast<double>(x), 0.0, 1.0);
-  return c * lm.scale + lm.offset;
 }
 
 candidate nearest_exact(const tables3& tb, double u, double v, double w) noexcept {
@@ -262,47 +238,6 @@ candidate nearest_brute(const tables3& tb, double u, double v, double w) noexcep
   for (std::uint32_t e = 0; e + 1 < tb.m; ++e) best = pick(best, segment_candidate(tb, e, u, v, w));
   return best;
 }
-
-hilbert_decoded finish_decode(const candidate& c, const lattice_map& lm, double lo, double hi,
-                              std::uint32_t m) noexcept {
-  const double t = std::clamp(lo + (hi - lo) * (c.s / static_cast<double>(m - 1)), lo, hi);
-  return {static_cast<float>(t), static_cast<float>(std::sqrt(c.dist2) / lm.scale)};
-}
-
-constexpr hilbert_decoded kNanDecoded{std::numeric_limits<float>::quiet_NaN(),
-                                      std::numeric_limits<float>::quiet_NaN()};
-
-// ----------------------------------------------------------------------------------------------------
-// Maps
-
-void check_map(std::size_t values, std::size_t batch, std::size_t channels, std::size_t distance,
-               const char* what) {
-  if (batch == 0 ? values != 0 : values % batch != 0) {
-    throw error(errc::invalid_shape, std::string(what) + ": " + std::to_string(values) +
-                                         " values do not split into " + std::to_string(batch) + " images");
-  }
-  if (channels != 3 * values) {
-    throw error(errc::size_mismatch, std::string(what) + ": " + std::to_string(values) + " values need " +
-                                         std::to_string(3 * values) + " channel values, " +
-                                         std::to_string(channels) + " given");
-  }
-  if (distance != 0 && distance != values) {
-    throw error(errc::size_mismatch, std::string(what) + ": " + std::to_string(distance) +
-                                         " distances given for " + std::to_string(values) + " values");
-  }
-}
-
-// Element offset of the x channel of value i in a map of P pixels per image, and the stride between
-// its channels (1 interleaved, P planar).
-struct map_index {
-  hilbert_map_layout layout;
-  std::size_t pixels;
-  std::pair<std::size_t, std::size_t> operator()(std::size_t i) const noexcept {
-    if (layout == hilbert_map_layout::interleaved) return {3 * i, 1};
-    const std::size_t b = i / pixels, p = i - b * pixels;
-    return {3 * b * pixels + p, pixels};
-  }
-};
 
 }  // namespace
 
@@ -334,26 +269,14 @@ std::array<std::uint32_t, 3> hilbert3_cell(int order, std::uint32_t d) {
 hilbert3_curve::hilbert3_curve(int order, hilbert_layout layout, double lo, double hi)
     : order_(order), layout_(layout), lo_(lo), hi_(hi) {
   check_order(order, "hilbert3_curve");
-  if (layout != hilbert_layout::cell_centre && layout != hilbert_layout::full_range) {
-    throw error(errc::invalid_argument,
-                "hilbert3_curve: unknown layout " + std::to_string(static_cast<int>(layout)));
-  }
-  if (!std::isfinite(lo) || !std::isfinite(hi) || !(lo < hi)) {
-    throw error(errc::invalid_range, "hilbert3_curve: value range [" + std::to_string(lo) + ", " +
-                                         std::to_string(hi) + "] is not finite with lo < hi");
-  }
+  check_curve(layout, lo, hi, "hilbert3_curve");
   tables_ = make_tables(order);
 }
 
-double hilbert3_curve::length() const noexcept {
-  const double n = static_cast<double>(side());
-  const double segments = static_cast<double>(vertex_count() - 1);
-  return layout_ == hilbert_layout::cell_centre ? segments / n : segments / (n - 1.0);
-}
+double hilbert3_curve::length() const noexcept { return curve_length(layout_, side(), vertex_count()); }
 
 double hilbert3_curve::segment_length() const noexcept {
-  const double n = static_cast<double>(side());
-  return layout_ == hilbert_layout::cell_centre ? 1.0 / n : 1.0 / (n - 1.0);
+  return detail::hilbert_common::segment_length(layout_, side());
 }
 
 std::array<double, 3> hilbert3_curve::vertex(std::size_t d) const {
@@ -412,28 +335,43 @@ void hilbert3_curve::decode(std::span<const float> xyz, std::span<float> t, std:
 }
 
 void hilbert3_curve::encode_map(std::span<const float> t, std::size_t batch, hilbert_map_layout layout,
-                                std::span<float> xyz) const {
-  check_map(t.size(), batch, xyz.size(), 0, "hilbert3_curve::encode_map");
-  const map_index at{layout, batch ? t.size() / batch : 0};
-  for (std::size_t i = 0; i < t.size(); ++i) {
-    const hilbert3_point p = encode(t[i]);
-    const auto [x, stride] = at(i);
-    xyz[x] = p.x;
-    xyz[x + stride] = p.y;
-    xyz[x + 2 * stride] = p.z;
-  }
+                                std::span<float> xyz, unsigned threads) const {
+  check_map(t.size(), batch, 3, xyz.size(), 0, "hilbert3_curve::encode_map");
+  const std::size_t pixels = batch ? t.size() / batch : 0;
+  const float* in = t.data();
+  float* out = xyz.data();
+  run_chunks(t.size(), threads, kMinChunkEncode, out, 3 * sizeof(float), [&](std::size_t begin, std::size_t end) noexcept {
+    for_each_run(layout, 3, pixels, begin, end, [&](std::size_t i, std::size_t count, std::size_t x, std::size_t cs,
+                                                 std::size_t step) noexcept {
+      for (std::size_t r = 0; r < count; ++r) {
+        const hilbert3_point p = encode(in[i + r]);
+        const std::size_t at = x + r * step;
+        out[at] = p.x;
+        out[at + cs] = p.y;
+        out[at + 2 * cs] = p.z;
+      }
+    });
+  });
 }
 
 void hilbert3_curve::decode_map(std::span<const float> xyz, std::size_t batch, hilbert_map_layout layout,
-                                std::span<float> t, std::span<float> distance) const {
-  check_map(t.size(), batch, xyz.size(), distance.size(), "hilbert3_curve::decode_map");
-  const map_index at{layout, batch ? t.size() / batch : 0};
-  for (std::size_t i = 0; i < t.size(); ++i) {
-    const auto [x, stride] = at(i);
-    const hilbert_decoded r = decode(xyz[x], xyz[x + stride], xyz[x + 2 * stride]);
-    t[i] = r.t;
-    if (!distance.empty()) distance[i] = r.distance;
-  }
+                                std::span<float> t, std::span<float> distance, unsigned threads) const {
+  check_map(t.size(), batch, 3, xyz.size(), distance.size(), "hilbert3_curve::decode_map");
+  const std::size_t pixels = batch ? t.size() / batch : 0;
+  const float* in = xyz.data();
+  float* out = t.data();
+  float* dist = distance.empty() ? nullptr : distance.data();
+  run_chunks(t.size(), threads, kMinChunkExact, out, sizeof(float), [&](std::size_t begin, std::size_t end) noexcept {
+    for_each_run(layout, 3, pixels, begin, end, [&](std::size_t i, std::size_t count, std::size_t x, std::size_t cs,
+                                                 std::size_t step) noexcept {
+      for (std::size_t r = 0; r < count; ++r) {
+        const std::size_t at = x + r * step;
+        const hilbert_decoded d = decode(in[at], in[at + cs], in[at + 2 * cs]);
+        out[i + r] = d.t;
+        if (dist) dist[i + r] = d.distance;
+      }
+    });
+  });
 }
 
 void make_training_target(const hilbert3_curve& curve, std::span<const float> depth, std::size_t batch,
@@ -536,34 +474,47 @@ void hilbert3_quantizer<Code>::decode(std::span<const Code> codes, std::span<flo
 
 template <code_storage Code>
 void hilbert3_quantizer<Code>::encode_map(std::span<const float> t, std::size_t batch, hilbert_map_layout layout,
-                                          std::span<Code> codes) const {
-  check_map(t.size(), batch, codes.size(), 0, "hilbert3_quantizer::encode_map");
-  const map_index at{layout, batch ? t.size() / batch : 0};
-  const ref::run_params r[3] = {ref::run_params_of(px_), ref::run_params_of(py_), ref::run_params_of(pz_)};
-  for (std::size_t i = 0; i < t.size(); ++i) {
-    const hilbert3_point p = curve_.encode(t[i]);
-    const float xyz[3] = {p.x, p.y, p.z};
-    const auto [x, stride] = at(i);
-    for (std::size_t c = 0; c < 3; ++c) {
-      codes[x + c * stride] = static_cast<Code>(ref::quantize_value(xyz[c], r[c].scale, r[c].inv_scale, r[c].zero_point,
-                                                                    r[c].qmin, r[c].qmax, r[c].numerics));
-    }
-  }
+                                          std::span<Code> codes, unsigned threads) const {
+  check_map(t.size(), batch, 3, codes.size(), 0, "hilbert3_quantizer::encode_map");
+  const std::size_t pixels = batch ? t.size() / batch : 0;
+  const ref::run_params rp[3] = {ref::run_params_of(px_), ref::run_params_of(py_), ref::run_params_of(pz_)};
+  const float* in = t.data();
+  Code* out = codes.data();
+  run_chunks(t.size(), threads, kMinChunkEncode, out, 3 * sizeof(Code), [&](std::size_t begin, std::size_t end) noexcept {
+    for_each_run(layout, 3, pixels, begin, end, [&](std::size_t i, std::size_t count, std::size_t x, std::size_t cs,
+                                                 std::size_t step) noexcept {
+      for (std::size_t r = 0; r < count; ++r) {
+        const hilbert3_point p = curve_.encode(in[i + r]);
+        const float xyz[3] = {p.x, p.y, p.z};
+        for (std::size_t c = 0; c < 3; ++c) {
+          out[x + r * step + c * cs] = static_cast<Code>(ref::quantize_value(
+              xyz[c], rp[c].scale, rp[c].inv_scale, rp[c].zero_point, rp[c].qmin, rp[c].qmax, rp[c].numerics));
+        }
+      }
+    });
+  });
 }
 
 template <code_storage Code>
 void hilbert3_quantizer<Code>::decode_map(std::span<const Code> codes, std::size_t batch, hilbert_map_layout layout,
-                                          std::span<float> t, std::span<float> distance) const {
-  check_map(t.size(), batch, codes.size(), distance.size(), "hilbert3_quantizer::decode_map");
-  const map_index at{layout, batch ? t.size() / batch : 0};
+                                          std::span<float> t, std::span<float> distance, unsigned threads) const {
+  check_map(t.size(), batch, 3, codes.size(), distance.size(), "hilbert3_quantizer::decode_map");
+  const std::size_t pixels = batch ? t.size() / batch : 0;
+  const Code* in = codes.data();
+  float* out = t.data();
   float* dist = distance.empty() ? nullptr : distance.data();
-  if (!table_) {
-    for (std::size_t i = 0; i < t.size(); ++i) {
-      const auto [x, stride] = at(i);
-      const hilbert_decoded r = decode_triple(codes[x], codes[x + stride], codes[x + 2 * stride]);
-      t[i] = r.t;
-      if (dist) dist[i] = r.distance;
-    }
+  if (!table_) {  // wider codes: the exact decoder per value (decode_triple)
+    run_chunks(t.size(), threads, kMinChunkExact, out, sizeof(float), [&](std::size_t begin, std::size_t end) noexcept {
+      for_each_run(layout, 3, pixels, begin, end, [&](std::size_t i, std::size_t count, std::size_t x, std::size_t cs,
+                                                   std::size_t step) noexcept {
+        for (std::size_t r = 0; r < count; ++r) {
+          const std::size_t at = x + r * step;
+          const hilbert_decoded d = decode_triple(in[at], in[at + cs], in[at + 2 * cs]);
+          out[i + r] = d.t;
+          if (dist) dist[i + r] = d.distance;
+        }
+      });
+    });
     return;
   }
   const code_format f = px_.format();
@@ -574,13 +525,18 @@ void hilbert3_quantizer<Code>::decode_map(std::span<const Code> codes, std::size
   const auto offset = [&](Code c) noexcept {
     return static_cast<std::uint32_t>(std::clamp<std::int32_t>(c, qmin, qmax) - qmin);
   };
-  for (std::size_t i = 0; i < t.size(); ++i) {
-    const auto [x, stride] = at(i);
-    const std::uint32_t idx =
-        (((offset(codes[x]) << bits) | offset(codes[x + stride])) << bits) | offset(codes[x + 2 * stride]);
-    t[i] = table[idx];
-    if (dist) dist[i] = dtable[idx];
-  }
+  run_chunks(t.size(), threads, kMinChunkTable, out, sizeof(float), [&](std::size_t begin, std::size_t end) noexcept {
+    for_each_run(layout, 3, pixels, begin, end, [&](std::size_t i, std::size_t count, std::size_t x, std::size_t cs,
+                                                 std::size_t step) noexcept {
+      for (std::size_t r = 0; r < count; ++r) {
+        const std::size_t at = x + r * step;
+        const std::uint32_t idx =
+            (((offset(in[at]) << bits) | offset(in[at + cs])) << bits) | offset(in[at + 2 * cs]);
+        out[i + r] = table[idx];
+        if (dist) dist[i + r] = dtable[idx];
+      }
+    });
+  });
 }
 
 template class hilbert3_quantizer<std::int8_t>;
@@ -592,18 +548,6 @@ template class hilbert3_quantizer<std::uint16_t>;
 // Error model
 
 namespace {
-
-// P(e > a) for e = u + g, u uniform on [-q/2, q/2], g ~ N(0, sigma^2) (lattice units).
-// (The same function as in src/hilbert.cc.)
-double survival(double a, double q, double sigma) noexcept {
-  if (sigma == 0.0) return std::clamp(0.5 - a / q, 0.0, 1.0);
-  const auto upper = [](double x) { return 0.5 * std::erfc(x / std::sqrt(2.0)); };
-  const auto phi = [](double x) { return std::exp(-0.5 * x * x) / std::sqrt(2.0 * 3.14159265358979323846); };
-  // (1/q) int_{a - q/2}^{a + q/2} Q(z / sigma) dz, with int Q(x) dx = x Q(x) - phi(x).
-  const auto prim = [&](double x) { return x * upper(x) - phi(x); };
-  const double r = sigma / q * (prim((a + q / 2) / sigma) - prim((a - q / 2) / sigma));
-  return std::clamp(r, 0.0, 1.0);
-}
 
 // The extra along-curve variance that one turn of the curve adds (lattice units^2), for the per-channel
 // error e = u + g above. Near a vertex V where the curve turns from direction a to direction b, a point
@@ -669,23 +613,10 @@ hilbert_error_estimate predict_hilbert3_error(const hilbert3_curve& curve, doubl
   const double g = 1.0 / curve.segment_length();  // unit cube -> lattice
   const double q = step * g, sigma = noise * g;
   const double var_along = q * q / 12.0 + sigma * sigma;
-  // One-sided probability of reaching row m (m = 1..n-1) along one perpendicular axis: a point at
-  // fraction f along segment e, displaced by x (lattice units) towards row m, is nearer to row m than
-  // to row m - 1 when x > m - 1/2 if the row-m neighbours form a parallel branch, and when
-  // x > m - 1/2 + phi^2 / 2 (phi = min(f, 1 - f)) if they are two unconnected vertices. Averaged over
-  // f uniform (phi uniform on [0, 1/2], 16-point midpoint rule).
+  // Jumps: for each segment e and each side of it along each perpendicular axis, the landings on the
+  // rows of neighbours beyond it (survival, reach_of and add_landings in src/hilbert_common.h).
   const std::uint32_t n = tb.n;
-  std::vector<double> reach_parallel(n + 1, 0.0), reach_vertex(n + 1, 0.0);
-  for (std::uint32_t m = 1; m < n; ++m) {
-    const double a = static_cast<double>(m) - 0.5;
-    reach_parallel[m] = survival(a, q, sigma);
-    double sum = 0.0;
-    for (int r = 0; r < 16; ++r) {
-      const double phi = (r + 0.5) / 32.0;
-      sum += survival(a + 0.5 * phi * phi, q, sigma);
-    }
-    reach_vertex[m] = sum / 16.0;
-  }
+  const reach_table reach = reach_of(n, q, sigma);
   double p_jump = 0.0, jump2 = 0.0;
   for (std::uint32_t e = 0; e + 1 < tb.m; ++e) {
     const tables3::point va = tb.v[e], vb = tb.v[e + 1];
@@ -696,32 +627,13 @@ hilbert_error_estimate predict_hilbert3_error(const hilbert3_curve& curve, doubl
       const int row = va.c[axis];  // the segment's coordinate on this perpendicular axis
       for (const int side : {-1, 1}) {
         const int rows = side > 0 ? static_cast<int>(n) - 1 - row : row;  // rows beyond this one
-        const auto at = [&](const tables3::point& p, int m) {
+        const auto at = [&](int end, int m) {
+          const tables3::point& p = end == 0 ? va : vb;
           std::uint32_t c[3] = {p.c[0], p.c[1], p.c[2]};
           c[axis] = static_cast<std::uint32_t>(static_cast<int>(c[axis]) + side * m);
           return static_cast<double>(tb.at(c[0], c[1], c[2]));
         };
-        const auto reach = [&](int m, double a, double b) {
-          const auto mi = static_cast<std::size_t>(m);
-          return std::abs(a - b) == 1.0 ? reach_parallel[mi] : reach_vertex[mi];
-        };
-        double a = rows >= 1 ? at(va, 1) : 0.0, b = rows >= 1 ? at(vb, 1) : 0.0;
-        double here = rows >= 1 ? reach(1, a, b) : 0.0;
-        for (int m = 1; m <= rows && here > 0.0; ++m) {
-          double a2 = 0.0, b2 = 0.0, next = 0.0;
-          if (m < rows) {  // beyond the last row the point stays on it (clamped)
-            a2 = at(va, m + 1);
-            b2 = at(vb, m + 1);
-            next = std::min(reach(m + 1, a2, b2), here);
-          }
-          const double p = here - next;
-          const double e1 = a - static_cast<double>(e), e2 = b - static_cast<double>(e + 1);
-          if (std::abs(e1) + std::abs(e2) > 3.0) p_jump += p;  // onto another branch: > 1.5 segments away
-          jump2 += p * 0.5 * (e1 * e1 + e2 * e2);
-          a = a2;
-          b = b2;
-          here = next;
-        }
+        add_landings(reach, rows, e, at, p_jump, jump2);
       }
     }
   }

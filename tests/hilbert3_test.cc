@@ -12,8 +12,10 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <random>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -916,6 +918,127 @@ TEST(Hilbert3Maps, SizesAndEmpty) {
   EXPECT_EQ(out[4], q.decode_triple(10, 1, 10).t);
   EXPECT_NE(out[0], out[1]);
   EXPECT_NE(out[4], out[1]);
+}
+
+// Threads: every thread count gives the same bits as one thread, on maps large enough to be split into
+// several chunks (the float paths split from 2 x 16,384 values, the code-triple table from 2 x 262,144)
+// with sizes that are not multiples of the chunk alignment, outputs at an odd element offset too; shapes
+// are checked before any work starts.
+constexpr unsigned kThreadCounts[] = {2, 3, 0, 64};
+
+// The three channels of value i of a map with `pixels` values per image.
+template <class T>
+std::array<T, 3> channels_of(const std::vector<T>& map, hilbert_map_layout layout, std::size_t pixels, std::size_t i) {
+  if (layout == hilbert_map_layout::interleaved) return {map[3 * i], map[3 * i + 1], map[3 * i + 2]};
+  const std::size_t at = 3 * (i / pixels) * pixels + i % pixels;
+  return {map[at], map[at + pixels], map[at + 2 * pixels]};
+}
+
+TEST(Hilbert3Maps, ThreadCountsGiveIdenticalFloatResults) {
+  const hilbert3_curve c(3, hilbert_layout::full_range, 0.5, 80.0);
+  const std::size_t batch = 3, pixels = 70001;  // 210,003 values: up to 12 workers of >= 16K values
+  std::mt19937 rng(17);
+  std::uniform_real_distribution<float> dist(0.0f, 90.0f);
+  std::vector<float> depth(batch * pixels);
+  for (float& v : depth) v = dist(rng);
+  depth[12345] = std::nanf("");
+  const std::size_t n = depth.size();
+  for (const hilbert_map_layout layout : {hilbert_map_layout::planar, hilbert_map_layout::interleaved}) {
+    std::vector<float> xyz1(3 * n);
+    c.encode_map(depth, batch, layout, xyz1);
+    // noisy copies of the targets to decode (off the curve: distances > 0)
+    std::vector<float> noisy(xyz1);
+    std::normal_distribution<float> noise(0.0f, 0.01f);
+    for (float& v : noisy) v += noise(rng);
+    std::vector<float> t1(n), d1(n);
+    c.decode_map(noisy, batch, layout, t1, d1);
+    for (std::size_t i = 0; i < n; i += 997) {
+      const auto p = channels_of(noisy, layout, pixels, i);
+      const auto r = c.decode(p[0], p[1], p[2]);
+      ASSERT_EQ(t1[i], r.t) << i;
+      ASSERT_EQ(d1[i], r.distance) << i;
+    }
+    for (const unsigned threads : kThreadCounts) {
+      for (const std::size_t shift : {std::size_t{0}, std::size_t{1}}) {  // output at an odd element offset
+        std::vector<float> xyz(3 * n + shift), t(n + shift), d(n + shift), t_only(n);
+        c.encode_map(depth, batch, layout, std::span<float>(xyz.data() + shift, 3 * n), threads);
+        ASSERT_EQ(std::memcmp(xyz.data() + shift, xyz1.data(), 3 * n * sizeof(float)), 0)
+            << "encode, threads " << threads << ", shift " << shift;
+        c.decode_map(noisy, batch, layout, std::span<float>(t.data() + shift, n), std::span<float>(d.data() + shift, n),
+                     threads);
+        c.decode_map(noisy, batch, layout, t_only, {}, threads);
+        ASSERT_EQ(std::memcmp(t.data() + shift, t1.data(), n * sizeof(float)), 0) << "decode, threads " << threads;
+        ASSERT_EQ(std::memcmp(d.data() + shift, d1.data(), n * sizeof(float)), 0) << "distance, threads " << threads;
+        ASSERT_EQ(std::memcmp(t_only.data(), t1.data(), n * sizeof(float)), 0) << "threads " << threads;
+      }
+    }
+  }
+}
+
+template <class Code>
+void check_quantizer_threads(const hilbert3_curve& c, lowbit::code_format f, std::size_t batch, std::size_t pixels) {
+  const lowbit::hilbert3_quantizer<Code> q(c, lowbit::hilbert_params(f));
+  ASSERT_EQ(q.table().empty(), f.bits > lowbit::hilbert3_quantizer<Code>::max_table_bits);
+  std::mt19937 rng(static_cast<std::uint32_t>(f.bits));
+  std::uniform_real_distribution<float> dist(static_cast<float>(c.lo()) - 0.5f, static_cast<float>(c.hi()) + 0.5f);
+  std::vector<float> depth(batch * pixels);
+  for (float& v : depth) v = dist(rng);
+  const std::size_t n = depth.size();
+  for (const hilbert_map_layout layout : {hilbert_map_layout::planar, hilbert_map_layout::interleaved}) {
+    std::vector<Code> encoded1(3 * n);
+    q.encode_map(depth, batch, layout, encoded1);
+    // perturb some codes (decoding off the curve; some out of range for the storage type's wider codes)
+    std::vector<Code> codes1(encoded1);
+    for (std::size_t i = 0; i < codes1.size(); i += 7) codes1[i] = static_cast<Code>(codes1[i] ^ 3);
+    std::vector<float> t1(n), d1(n);
+    q.decode_map(codes1, batch, layout, t1, d1);
+    for (std::size_t i = 0; i < n; i += 1009) {
+      const auto cc = channels_of(codes1, layout, pixels, i);
+      const auto r = q.decode_triple(cc[0], cc[1], cc[2]);
+      ASSERT_EQ(t1[i], r.t) << i;
+      ASSERT_EQ(d1[i], r.distance) << i;
+    }
+    for (const unsigned threads : kThreadCounts) {
+      std::vector<Code> codes(3 * n);
+      q.encode_map(depth, batch, layout, codes, threads);
+      ASSERT_EQ(codes, encoded1) << "encode, threads " << threads;
+      std::vector<float> t(n), d(n);
+      q.decode_map(codes1, batch, layout, t, d, threads);
+      ASSERT_EQ(std::memcmp(t.data(), t1.data(), n * sizeof(float)), 0) << "decode, threads " << threads;
+      ASSERT_EQ(std::memcmp(d.data(), d1.data(), n * sizeof(float)), 0) << "distance, threads " << threads;
+    }
+  }
+}
+
+TEST(Hilbert3Maps, ThreadCountsGiveIdenticalCodeResults) {
+  const hilbert3_curve c(2, hilbert_layout::cell_centre, -1.0, 4.0);
+  // table paths (4 and 6 bits): 600,014 values, up to 2 workers of >= 256K lookups
+  check_quantizer_threads<std::uint8_t>(c, lowbit::code_format::uint4(), 2, 300007);
+  check_quantizer_threads<std::int8_t>(c, lowbit::code_format{6, true, false}, 2, 300007);
+  // exact paths (8 and 12 bits, decode_triple per value): 100,003 values, up to 6 workers of >= 16K
+  check_quantizer_threads<std::uint8_t>(c, lowbit::code_format::uint8(), 1, 100003);
+  check_quantizer_threads<std::uint16_t>(c, lowbit::code_format{12, false, false}, 1, 100003);
+}
+
+TEST(Hilbert3Maps, ThreadsValidateFirst) {
+  const hilbert3_curve c(2, hilbert_layout::cell_centre);
+  std::vector<float> t(100000), xyz(300000), bad(299999), d(5);
+  EXPECT_EQ(error_of([&] { c.encode_map(t, 2, hilbert_map_layout::planar, bad, 4); }, "300000 channel values, 299999 given"),
+            errc::size_mismatch);
+  EXPECT_EQ(error_of([&] { c.decode_map(xyz, 3, hilbert_map_layout::planar, t, {}, 4); }, "3 images"),
+            errc::invalid_shape);
+  EXPECT_EQ(error_of([&] { c.decode_map(xyz, 2, hilbert_map_layout::planar, t, d, 0); }, "5 distances"),
+            errc::size_mismatch);
+  const lowbit::hilbert3_quantizer<std::uint8_t> q(c, lowbit::hilbert_params(lowbit::code_format::uint4()));
+  std::vector<std::uint8_t> codes(299999);
+  EXPECT_EQ(error_of([&] { q.decode_map(codes, 1, hilbert_map_layout::interleaved, t, {}, 8); }),
+            errc::size_mismatch);
+  EXPECT_EQ(error_of([&] { q.encode_map(t, 1, hilbert_map_layout::interleaved, codes, 8); }), errc::size_mismatch);
+  // empty and small maps with many threads
+  c.decode_map({}, 0, hilbert_map_layout::planar, {}, {}, 16);
+  std::vector<float> small_t(3), small_xyz(9, 0.25f);
+  c.decode_map(small_xyz, 1, hilbert_map_layout::interleaved, small_t, {}, 16);
+  EXPECT_EQ(small_t[2], c.decode(0.25f, 0.25f, 0.25f).t);
 }
 
 // ----------------------------------------------------------------------------------------------------

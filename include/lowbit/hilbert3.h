@@ -112,12 +112,20 @@ class hilbert3_curve {
   /// encode of a map of `batch` images (t has batch * P values) into the three-channel map xyz
   /// (3 * batch * P values) in `layout`. Throws errc::invalid_shape if batch does not divide t.size()
   /// (batch 0 only with empty maps), errc::size_mismatch unless xyz.size() == 3 * t.size().
-  void encode_map(std::span<const float> t, std::size_t batch, hilbert_map_layout layout,
-                  std::span<float> xyz) const;
-  /// decode of a three-channel map in `layout` into t (batch * P values) and optional distances.
+  /// Threads (all map APIs of this file), as hilbert_curve::encode_map: `threads` workers
+  /// (0 = std::thread::hardware_concurrency()) share the values in contiguous chunks (the calling
+  /// thread runs the first; chunk ends on 64-byte boundaries of the output); maps too small to pay for
+  /// a thread (under ~16K values per worker for the float paths, ~256K for code-triple table lookups)
+  /// use fewer workers or the calling thread alone. Arguments are checked before any work starts;
+  /// workers never throw. The results are bit-identical for every thread count. A worker that cannot
+  /// be started (std::system_error) runs on the caller.
+  void encode_map(std::span<const float> t, std::size_t batch, hilbert_map_layout layout, std::span<float> xyz,
+                  unsigned threads = 1) const;
+  /// decode of a three-channel map in `layout` into t (batch * P values) and optional distances, with
+  /// `threads` workers as encode_map (bit-identical to decode(x, y, z) per value).
   /// Throws as encode_map, and errc::size_mismatch unless distance is empty or t.size().
   void decode_map(std::span<const float> xyz, std::size_t batch, hilbert_map_layout layout, std::span<float> t,
-                  std::span<float> distance = {}) const;
+                  std::span<float> distance = {}, unsigned threads = 1) const;
 
   struct tables;  ///< the vertex tables (internal)
 
@@ -182,13 +190,16 @@ class hilbert3_quantizer {
   void decode(std::span<const Code> codes, std::span<float> values, std::span<float> distance) const;
 
   /// encode into a three-channel code map of `batch` images in `layout` (shapes as
-  /// hilbert3_curve::encode_map).
-  void encode_map(std::span<const float> t, std::size_t batch, hilbert_map_layout layout,
-                  std::span<Code> codes) const;
-  /// decode of a three-channel code map (NCHW planes or NHWC triples) into t and optional distances.
+  /// hilbert3_curve::encode_map), with `threads` workers (0 = hardware concurrency) as
+  /// hilbert3_curve::encode_map.
+  void encode_map(std::span<const float> t, std::size_t batch, hilbert_map_layout layout, std::span<Code> codes,
+                  unsigned threads = 1) const;
+  /// decode of a three-channel code map (NCHW planes or NHWC triples) into t and optional distances, with
+  /// `threads` workers as hilbert3_curve::encode_map (identical results for any count). Widths <= 6: one
+  /// table load per value; wider codes: the exact decoder per value (decode_triple).
   /// Throws as hilbert3_curve::decode_map.
   void decode_map(std::span<const Code> codes, std::size_t batch, hilbert_map_layout layout, std::span<float> t,
-                  std::span<float> distance = {}) const;
+                  std::span<float> distance = {}, unsigned threads = 1) const;
 
  private:
   hilbert3_curve curve_;
