@@ -1126,7 +1126,8 @@ TEST(Hilbert3ErrorModel, MatchesMeasurement) {
                       {hilbert_layout::full_range, 8.0, false},  {hilbert_layout::full_range, 20.0, true}};
   for (const row& r : rows) {
     const hilbert3_curve c(2, r.layout);
-    const measured m = measure_head(c, r.noise_lsb, 200000 / kDivisor);
+    const std::size_t samples = 200000 / kDivisor;
+    const measured m = measure_head(c, r.noise_lsb, samples);
     const auto e = lowbit::predict_hilbert3_error(c, 8, r.noise_lsb);
     std::printf("order 2 %-11s noise %4.1f LSB: measured gain %7.3f jumps %.4f%%, model %7.3f jumps %.4f%%\n",
                 lowbit::to_string(r.layout), r.noise_lsb, m.gain, 100.0 * m.jump_rate, e.gain,
@@ -1141,11 +1142,15 @@ TEST(Hilbert3ErrorModel, MatchesMeasurement) {
         EXPECT_LT(m.gain, 0.97 * c.length());  // the turns cost: gain < L
       }
     } else {
+      // The measurement is a sample (fewer values in sanitizer builds): the measured jump rate has a
+      // standard error of sqrt(p (1 - p) / n) and the bounds allow three of them; the measured gain,
+      // whose RMS is dominated by the jumps, gets 5%.
+      const double se = std::sqrt(m.jump_rate * (1.0 - m.jump_rate) / static_cast<double>(samples));
       EXPECT_GE(m.jump_rate, 0.01);
-      EXPECT_GE(e.gain / m.gain, 1.0) << lowbit::to_string(r.layout) << " " << r.noise_lsb;
-      EXPECT_LE(e.gain / m.gain, 1.3) << lowbit::to_string(r.layout) << " " << r.noise_lsb;
-      EXPECT_GE(e.jump_probability / m.jump_rate, 1.0);
-      EXPECT_LE(e.jump_probability / m.jump_rate, 1.3);
+      EXPECT_GE(e.gain / m.gain, 0.95) << lowbit::to_string(r.layout) << " " << r.noise_lsb;
+      EXPECT_LE(e.gain / m.gain, 1.35) << lowbit::to_string(r.layout) << " " << r.noise_lsb;
+      EXPECT_GE(e.jump_probability, m.jump_rate - 3.0 * se);
+      EXPECT_LE(e.jump_probability, 1.3 * m.jump_rate + 3.0 * se);
     }
   }
 }
