@@ -1392,29 +1392,24 @@ class multi_small {
       j = j < 0.0f ? 0.0f : (j > L_ ? L_ : j);
       return static_cast<double>(hi - j * s) - static_cast<double>(v);
     };
+    // Squared errors of a[i..e) summed into two accumulators (even and odd positions).
+    const auto add_squares = [&](std::size_t i, std::size_t e, const auto& err) {
+      for (; i + 2 <= e; i += 2) {
+        const double e0 = err(a[i]), e1 = err(a[i + 1]);
+        s0 += e0 * e0;
+        s1 += e1 * e1;
+      }
+      if (i < e) {
+        const double e0 = err(a[i]);
+        s0 += e0 * e0;
+      }
+    };
     for (int side = 0; side < 2; ++side) {
       const std::size_t b = at(side, jl), e = at(side, jh);
-      std::size_t i = b;
       if (side == 1 && variant_ == pwlq_variant::reference) {
-        for (; i + 2 <= e; i += 2) {
-          const double e0 = down(a[i]), e1 = down(a[i + 1]);
-          s0 += e0 * e0;
-          s1 += e1 * e1;
-        }
-        if (i < e) {
-          const double e0 = down(a[i]);
-          s0 += e0 * e0;
-        }
+        add_squares(b, e, down);
       } else {
-        for (; i + 2 <= e; i += 2) {
-          const double e0 = up(a[i]), e1 = up(a[i + 1]);
-          s0 += e0 * e0;
-          s1 += e1 * e1;
-        }
-        if (i < e) {
-          const double e0 = up(a[i]);
-          s0 += e0 * e0;
-        }
+        add_squares(b, e, up);
       }
     }
     return s0 + s1;
