@@ -27,6 +27,7 @@
 #include "lowbit/ref/uniform.h"
 #include "lowbit/uniform.h"
 #include "support/lowbit_error.h"
+#include "support/test_scale.h"
 
 namespace {
 
@@ -45,22 +46,6 @@ constexpr float kInf = std::numeric_limits<float>::infinity();
 // 2.5 * 10^4, 2.5 * 10^3 and 250. Optimized sanitizer builds run 1/10 of each, -O0 builds 1/40 (at
 // least 50). LOWBIT_HILBERT_FULL=1 runs 10^6 points per layout for every order (minutes: order 6 alone
 // is 5 * 10^11 segment evaluations).
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define LOWBIT_TEST_SANITIZED 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__)
-#define LOWBIT_TEST_SANITIZED 1
-#endif
-#if !defined(__OPTIMIZE__)
-constexpr std::size_t kDivisor = 40;
-#elif defined(LOWBIT_TEST_SANITIZED)
-constexpr std::size_t kDivisor = 10;
-#else
-constexpr std::size_t kDivisor = 1;
-#endif
-
 bool full_run() {
   const char* full = std::getenv("LOWBIT_HILBERT_FULL");
   return full && full[0] == '1';
@@ -69,7 +54,7 @@ bool full_run() {
 std::size_t brute_force_count(int order) {
   if (full_run()) return 1000000;
   constexpr std::size_t counts[] = {0, 500000, 500000, 500000, 25000, 2500, 250};
-  return std::max<std::size_t>(counts[order] / kDivisor, 50);
+  return lowbit::test::scaled(counts[order], 50);
 }
 
 // ----------------------------------------------------------------------------------------------------
@@ -553,7 +538,7 @@ TEST_P(Hilbert3BruteForce, DecoderEqualsBruteForce) {
     total += pts.size();
     // The library's own oracle (decode_reference) returns the same bits, on fewer points (about 10^7
     // segment evaluations per layout: every point for order 1).
-    const std::size_t ref_points = std::max<std::size_t>(std::min(pts.size(), 10000000 / kDivisor / m), 8);
+    const std::size_t ref_points = std::max<std::size_t>(std::min(pts.size(), 10000000 / lowbit::test::kSlowBuildDivisor / m), 8);
     const std::size_t stride = std::max<std::size_t>(1, pts.size() / ref_points);
     for (std::size_t p = 0; p < pts.size(); p += stride) {
       const auto [x, y, z] = pts[p];
@@ -749,7 +734,7 @@ TEST(Hilbert3Quantizer, SixBitTableMatchesBruteForce) {
   const lowbit::ref::run_params rp = lowbit::ref::run_params_of(p);
   std::mt19937 rng(66);
   std::uniform_int_distribution<int> code(-32, 31);
-  for (int k = 0; k < 3000 / static_cast<int>(kDivisor) + 20; ++k) {
+  for (int k = 0; k < static_cast<int>(lowbit::test::scaled(3000)) + 20; ++k) {
     const int cx = code(rng), cy = code(rng), cz = code(rng);
     const auto deq = [&](int v) { return lowbit::ref::dequantize_value(static_cast<float>(v), rp.scale, rp.zero_point); };
     const auto r = c.decode_reference(deq(cx), deq(cy), deq(cz));
@@ -798,7 +783,7 @@ double measured_gain(const hilbert3_curve& c) {
   const lowbit::uniform_quantizer<std::uint8_t> direct(p);
   std::mt19937 rng(2405);
   std::uniform_real_distribution<float> dist(0.0f, 1.0f);
-  std::vector<float> t(400000 / kDivisor);
+  std::vector<float> t(lowbit::test::scaled(400000));
   for (float& v : t) v = dist(rng);
   const auto eh = lowbit::measure_error(q, std::span<const float>(t));
   const auto ed = lowbit::measure_error(direct, std::span<const float>(t));
@@ -1126,7 +1111,7 @@ TEST(Hilbert3ErrorModel, MatchesMeasurement) {
                       {hilbert_layout::full_range, 8.0, false},  {hilbert_layout::full_range, 20.0, true}};
   for (const row& r : rows) {
     const hilbert3_curve c(2, r.layout);
-    const std::size_t samples = 200000 / kDivisor;
+    const std::size_t samples = lowbit::test::scaled(200000);
     const measured m = measure_head(c, r.noise_lsb, samples);
     const auto e = lowbit::predict_hilbert3_error(c, 8, r.noise_lsb);
     std::printf("order 2 %-11s noise %4.1f LSB: measured gain %7.3f jumps %.4f%%, model %7.3f jumps %.4f%%\n",

@@ -20,6 +20,7 @@
 
 #include "lowbit/ref/uniform.h"
 #include "lowbit/uniform.h"
+#include "support/test_scale.h"
 
 namespace {
 
@@ -228,30 +229,14 @@ std::vector<std::pair<float, float>> test_points(const hilbert_curve& c, std::si
 
 // The point counts of the brute-force comparison, per order and layout. Brute force costs 4^n
 // segments per point. Optimized builds: orders 1..5 on 10^6 points per layout, orders 6, 7, 8 on
-// 10^5, 2.5*10^4 and 5*10^3. Optimized sanitizer builds run 1/10 of each, -O0 builds (the dev preset:
-// Debug + ASan/UBSan) 1/40, to stay within seconds. LOWBIT_HILBERT_FULL=1 runs 10^6 points per layout
-// for every order (minutes).
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define LOWBIT_TEST_SANITIZED 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__)
-#define LOWBIT_TEST_SANITIZED 1
-#endif
-#if !defined(__OPTIMIZE__)
-constexpr std::size_t kBruteForceDivisor = 40;
-#elif defined(LOWBIT_TEST_SANITIZED)
-constexpr std::size_t kBruteForceDivisor = 10;
-#else
-constexpr std::size_t kBruteForceDivisor = 1;
-#endif
-
+// 10^5, 2.5*10^4 and 5*10^3. Slow builds run a fraction of each (support/test_scale.h: 1/10 with
+// sanitizers, 1/40 at -O0, the dev preset), to stay within seconds. LOWBIT_HILBERT_FULL=1 runs 10^6
+// points per layout for every order (minutes).
 std::size_t brute_force_count(int order) {
   const char* full = std::getenv("LOWBIT_HILBERT_FULL");
   if (full && full[0] == '1') return 1000000;
   constexpr std::size_t counts[] = {0, 1000000, 1000000, 1000000, 1000000, 1000000, 100000, 25000, 5000};
-  return counts[order] / kBruteForceDivisor;
+  return lowbit::test::scaled(counts[order]);
 }
 
 // Brute force over every segment for a block of points (segments outer, points inner, so the inner

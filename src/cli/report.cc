@@ -136,11 +136,14 @@ void print_hilbert_report(std::span<const float> t, std::optional<std::pair<doub
               "model (lowbit::predict_hilbert_error), jumps = values decoded onto another branch. %.1f s.\n\n",
               r.values, r.skipped, lo, hi, range ? " (given)" : " (the tensor's min and max)", seconds_since(t0));
   std::fputs(hilbert_eval_table(r).c_str(), stdout);
-  std::printf("\nRecommended order (lowbit::best_hilbert_order) per layout and width, noise 0 / 0.5 / 1 / 2 / 4 LSB:\n");
+  // Recommended among the orders of the table, so that the measured row of every recommendation is above.
+  const int max_order = *std::max_element(config.orders.begin(), config.orders.end());
+  std::printf("\nRecommended order (lowbit::best_hilbert_order, orders 1..%d) per layout and width, "
+              "noise 0 / 0.5 / 1 / 2 / 4 LSB:\n", max_order);
   for (const hilbert_layout layout : config.layouts) {
     for (const int bits : config.bits) {
       std::printf("  %-11s %d bits:", to_string(layout), bits);
-      for (const double noise : config.noise_lsb) std::printf(" %d", best_hilbert_order(layout, bits, noise));
+      for (const double noise : config.noise_lsb) std::printf(" %d", best_hilbert_order(layout, bits, noise, max_order));
       std::printf("\n");
     }
   }
