@@ -300,7 +300,7 @@ TEST_P(UniformSimd, NearTiesForManyScales) {
   EXPECT_EQ(checked, 64u * 2 * kCount);
 }
 
-// Large enough that quantize streams its output past the caches (AVX-512), with an output that is
+// Large enough that quantize and dequantize stream their output past the caches (AVX-512), with an output that is
 // not vector-aligned, so the aligned head, the streamed body and the tail all run.
 TEST_P(UniformSimd, LargeUnalignedOutput) {
   constexpr std::size_t kN = 10'100'003, kOff = 3;
@@ -315,6 +315,23 @@ TEST_P(UniformSimd, LargeUnalignedOutput) {
     ASSERT_EQ(got[kN + kOff], 0x5A);
     ASSERT_EQ(got[kOff - 1], 0x5A);
     for (std::size_t i = 0; i < kN; ++i) ASSERT_EQ(got[kOff + i], want[i]) << to_string(prof) << " i=" << i;
+  }
+  // Dequantize streams its output too (a footprint of 5 bytes per element): every float offset of a
+  // 64-byte vector is a different head before the first aligned store.
+  const run_params p{0.77f, 1.0f / 0.77f, -5.0f, -128.0f, 127.0f, profile::onnx};
+  std::vector<std::int8_t> codes(kN);
+  ref::quantize_run(x.data(), kN, p, codes.data());
+  std::vector<float> want(kN);
+  ref::dequantize_run(codes.data(), kN, p, want.data());
+  for (const std::size_t off : {std::size_t{0}, std::size_t{5}}) {
+    constexpr float kGuard = -12345.5f;
+    std::vector<float> got(kN + off + 1, kGuard);
+    detail::dequantize_run(codes.data(), kN, p, got.data() + off);
+    ASSERT_EQ(std::memcmp(got.data() + off, want.data(), kN * sizeof(float)), 0) << "offset " << off;
+    ASSERT_EQ(Bits(got[kN + off]), Bits(kGuard));
+    if (off > 0) {
+      ASSERT_EQ(Bits(got[off - 1]), Bits(kGuard));
+    }
   }
 }
 
