@@ -527,15 +527,21 @@ hilbert_error_estimate predict_hilbert_error(const hilbert_curve& curve, double 
       add_landings(reach, rows, k, at, p_jump, jump2);
     }
   }
+  // Turns: interior vertices where the direction changes (corner_variance in src/hilbert_common.h).
+  std::size_t turns = 0;
+  for (std::uint32_t d = 1; d + 1 < tb.m; ++d) {
+    turns += (tb.vx[d] - tb.vx[d - 1] != tb.vx[d + 1] - tb.vx[d]) || (tb.vy[d] - tb.vy[d - 1] != tb.vy[d + 1] - tb.vy[d]);
+  }
   const double segments = static_cast<double>(tb.m - 1);
+  const double var_small = var_along + static_cast<double>(turns) / segments * corner_variance(q, sigma);
   p_jump /= segments;
   jump2 /= segments;
   const double range = curve.hi() - curve.lo();
   hilbert_error_estimate e{};
   e.rms_direct = range * std::sqrt(step * step / 12.0 + noise * noise);
-  e.rms_hilbert = range / segments * std::sqrt((1.0 - p_jump) * var_along + jump2);
+  e.rms_hilbert = range / segments * std::sqrt((1.0 - std::min(p_jump, 1.0)) * var_small + jump2);
   e.gain = e.rms_direct / e.rms_hilbert;
-  e.jump_probability = p_jump;
+  e.jump_probability = std::min(p_jump, 1.0);
   return e;
 }
 

@@ -547,62 +547,6 @@ template class hilbert3_quantizer<std::uint16_t>;
 // ----------------------------------------------------------------------------------------------------
 // Error model
 
-namespace {
-
-// The extra along-curve variance that one turn of the curve adds (lattice units^2), for the per-channel
-// error e = u + g above. Near a vertex V where the curve turns from direction a to direction b, a point
-// at distance delta before V (on the incoming segment), displaced by (ea, eb) along (a, b), decodes
-// (nearest of the two rays V - r a, V + r b) to an arc-length error E of
-//   ea         if ea < delta and eb <= delta - ea           (the incoming segment, as on a straight line)
-//   eb + delta if eb > max(delta - ea, 0)                    (the outgoing segment)
-//   delta      if ea >= delta and eb <= 0                    (V itself)
-// instead of ea (the third component moves neither). The extra variance per turn is
-// 2 int_0^{1/2} E[E^2 - ea^2] d delta (both sides of V: the outgoing side is the mirror image), on a
-// grid: 1024 points of the density of e, suffix sums of its moments for the eb tail, 256 points of delta.
-// For Gaussian g alone it is 2 * 1.80 sigma^3: the gain falls below L by a factor of about
-// sqrt(1 + 3.2 sigma) for the 3-D curves (0.9 turns per segment).
-double corner_variance(double q, double sigma) {
-  constexpr int K = 1024, J = 256;
-  const double width = q / 2 + 6.0 * sigma;  // the density is 0 (or < 1e-9) beyond
-  const double h = 2.0 * width / K;
-  const auto cdf = [](double z) { return 0.5 * std::erfc(-z / std::sqrt(2.0)); };
-  std::vector<double> x(K), p(K);
-  double total = 0.0;
-  for (int i = 0; i < K; ++i) {
-    x[i] = -width + (i + 0.5) * h;
-    p[i] = sigma == 0.0 ? 1.0 : cdf((x[i] + q / 2) / sigma) - cdf((x[i] - q / 2) / sigma);
-    total += p[i];
-  }
-  std::vector<double> t0(K + 1, 0.0), t1(K + 1, 0.0), t2(K + 1, 0.0);  // E[eb^k; eb >= x_i]
-  for (int i = K - 1; i >= 0; --i) {
-    p[i] /= total;
-    t0[i] = t0[i + 1] + p[i];
-    t1[i] = t1[i + 1] + p[i] * x[i];
-    t2[i] = t2[i + 1] + p[i] * x[i] * x[i];
-  }
-  const auto first_above = [&](double c) {  // the first grid index with x > c
-    const double r = std::floor((c + width) / h - 0.5) + 1.0;
-    return static_cast<std::size_t>(std::clamp(r, 0.0, static_cast<double>(K)));
-  };
-  const double above_zero = t0[first_above(0.0)];
-  const double span = std::min(0.5, 2.0 * width);
-  double sum = 0.0;
-  for (int l = 0; l < J; ++l) {
-    const double delta = (l + 0.5) * span / J;
-    double extra = 0.0;
-    for (int i = 0; i < K; ++i) {
-      const double ea = x[i];
-      const std::size_t c = first_above(std::max(delta - ea, 0.0));
-      double e = t2[c] + 2.0 * delta * t1[c] + (delta * delta - ea * ea) * t0[c];
-      if (ea >= delta) e += (delta * delta - ea * ea) * (1.0 - above_zero);
-      extra += p[i] * e;
-    }
-    sum += extra;
-  }
-  return 2.0 * sum * span / J;
-}
-
-}  // namespace
 
 hilbert_error_estimate predict_hilbert3_error(const hilbert3_curve& curve, double step, double noise) {
   if (!std::isfinite(step) || !(step > 0.0) || !std::isfinite(noise) || !(noise >= 0.0)) {

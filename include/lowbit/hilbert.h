@@ -234,8 +234,14 @@ static_assert(quantizer<hilbert_quantizer<std::uint8_t>>);
 /// Each channel carries e = u + g: u uniform quantization noise of width `step`, g Gaussian model
 /// noise of standard deviation `noise` (both unit-square units; independent of each other):
 ///   rms_direct     = (hi - lo) sqrt(step^2 / 12 + noise^2)
-///   small noise:   the component of e along the segment moves s, the perpendicular one does not:
-///                  rms = (hi - lo) sqrt(step^2 / 12 + noise^2) / L   (so gain = L)
+///   along:         the component of e along the segment moves s, the perpendicular one does not:
+///                  var_along = q^2 / 12 + sigma^2 in lattice units (q = step / h, sigma = noise / h;
+///                  alone: gain = L).
+///   turns:         near a vertex where the curve turns, a point whose perpendicular component wins
+///                  decodes onto the next segment or the vertex; each turn adds turn_var, the same exact
+///                  two-ray expectation as in lowbit/hilbert3.h (3.6 sigma^3 for Gaussian noise). The
+///                  2-D curves turn at 0.8 of their vertices, so the gain is about L / sqrt(1 + 2.9 sigma)
+///                  before any jump.
 ///   jumps:         a perpendicular error e (lattice units: branch spacing h = segment_length() = 1) moves
 ///                  the nearest point to the neighbours m rows away (m = 1, 2, ...; the last lattice row
 ///                  catches everything beyond it; nothing across the border). Row m is reached when
@@ -245,13 +251,13 @@ static_assert(quantizer<hilbert_quantizer<std::uint8_t>>);
 ///                  exact tail of u + g. A landing on row m costs error^2 = the mean of
 ///                  (d(V_k + m p) - k)^2 and (d(V_{k+1} + m p) - k - 1)^2 segments^2. Averaged over every
 ///                  segment k (t uniform) and both sides (p the unit normal).
-///   rms_hilbert    = (hi - lo) / (M - 1) sqrt((1 - P_land) var_along + E[jump error^2]) (segments -> value),
-///                  var_along = (step^2 / 12 + noise^2) in lattice units^2.
+///   rms_hilbert    = (hi - lo) / (M - 1) sqrt((1 - P_land) (var_along + turns / (M - 1) * turn_var)
+///                    + E[jump error^2]) (segments -> value).
 ///   jump_probability = the probability of a landing more than 1.5 segments away along the curve.
-/// An approximation. While jumps are impossible it predicts gain = L, within 1% of measurement without
-/// model noise; with noise it ignores the curve's turns (near a corner a point can decode onto the next
-/// segment) and overestimates the gain by up to ~10% at a few LSB (cell_centre order 3, 8 bits, 2 LSB:
-/// 7.16 measured, 7.87 predicted; lowbit/hilbert3.h's model has the per-turn term). It tracks the
+/// An approximation. While jumps are impossible it is within 2% of measurement at 8 bits with 0.5..4 LSB
+/// of noise (orders 1..4, both layouts, 200k uniform t; tests/hilbert_eval_test.cc checks four rows to
+/// 3%). Without noise its turn term, O(q), puts it 0.1..2.3% below L at 8 bits (orders 1..4), where the
+/// measurement is 0..1.6% below (no term at all was 0.6..15% high with noise). It tracks the
 /// measured collapse within about 30% where jumps are frequent (>= 0.1%), and overestimates the
 /// rare-jump rate (and so underestimates the gain) by up to ~4x in the transition, where a few
 /// Gaussian-tail events dominate; it ignores diagonal and along-the-curve landings at corners, so for
