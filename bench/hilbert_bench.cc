@@ -18,6 +18,7 @@
 
 #include "lowbit/detail/hilbert_kernels.h"
 #include "lowbit/hilbert.h"
+#include "lowbit/hilbert3.h"
 #include "lowbit/ref/uniform.h"
 
 namespace {
@@ -271,6 +272,70 @@ void BM_HilbertTableBuild_U8(benchmark::State& state) {
   state.SetLabel(simd("exact"));
 }
 
+// ----------------------------------------------------------------------------------------------------
+// 3-D heads (lowbit/hilbert3.h): order 1 full_range (L = 7), codes of three channels (planar) with
+// 1 LSB of Gaussian noise. 6-bit codes decode through the 2^18-entry table, 8-bit codes (no table:
+// 2^24 triples) and float outputs through the exact decoder (scalar, <= 16 segments per point).
+
+const lowbit::hilbert3_curve& curve3() {
+  static const lowbit::hilbert3_curve c(1, lowbit::hilbert_layout::full_range);
+  return c;
+}
+
+template <int kBits>
+struct map3_data {
+  lowbit::hilbert3_quantizer<std::uint8_t> q{curve3(), lowbit::hilbert_params(lowbit::code_format{kBits, false, false})};
+  std::vector<std::uint8_t> codes;  // 3 * pixels, planar
+  std::vector<float> xyz;           // 3 * pixels, planar
+};
+
+template <int kBits>
+const map3_data<kBits>& input3(std::size_t pixels) {
+  static std::map<std::size_t, map3_data<kBits>> cache;
+  const auto [it, inserted] = cache.try_emplace(pixels);
+  if (inserted) {
+    std::mt19937 rng(20240519);
+    std::uniform_real_distribution<float> uni(0.0f, 1.0f);
+    std::normal_distribution<float> noise(0.0f, 1.0f / ((1 << kBits) - 1));
+    std::vector<float> t(pixels);
+    for (float& v : t) v = uni(rng);
+    map3_data<kBits>& m = it->second;
+    m.xyz.resize(3 * pixels);
+    curve3().encode_map(t, 1, lowbit::hilbert_map_layout::planar, m.xyz);
+    for (float& v : m.xyz) v += noise(rng);
+    m.codes.resize(3 * pixels);
+    lowbit::quantize<std::uint8_t>(m.xyz, m.q.x_params(), m.codes);
+  }
+  return it->second;
+}
+
+template <int kBits>
+void BM_Hilbert3Decode(benchmark::State& state) {
+  const auto pixels = static_cast<std::size_t>(state.range(0));
+  const map3_data<kBits>& m = input3<kBits>(pixels);
+  std::vector<float> t(pixels);
+  for (auto _ : state) {
+    m.q.decode_map(m.codes, 1, lowbit::hilbert_map_layout::planar, t);
+    benchmark::DoNotOptimize(t.data());
+    benchmark::ClobberMemory();
+  }
+  set_counters(state, pixels, 3, kBits <= 6 ? "table" : "exact, scalar");
+}
+void BM_Hilbert3Decode_U6(benchmark::State& state) { BM_Hilbert3Decode<6>(state); }
+void BM_Hilbert3Decode_U8(benchmark::State& state) { BM_Hilbert3Decode<8>(state); }
+
+void BM_Hilbert3DecodeExact_F32(benchmark::State& state) {
+  const auto pixels = static_cast<std::size_t>(state.range(0));
+  const map3_data<8>& m = input3<8>(pixels);
+  std::vector<float> t(pixels);
+  for (auto _ : state) {
+    curve3().decode_map(m.xyz, 1, lowbit::hilbert_map_layout::planar, t);
+    benchmark::DoNotOptimize(t.data());
+    benchmark::ClobberMemory();
+  }
+  set_counters(state, pixels, 3 * sizeof(float), "exact, scalar");
+}
+
 BENCHMARK(BM_HilbertDecode_U8)->Apply(pixel_counts);
 BENCHMARK(BM_HilbertDecode_U8_Interleaved)->Apply(pixel_counts);
 BENCHMARK(BM_Lut64kGather_U8)->Apply(pixel_counts);
@@ -283,5 +348,8 @@ BENCHMARK(BM_HilbertDecodeExact_F32_Scalar)->Apply(pixel_counts);
 BENCHMARK(BM_HilbertDecodeExact_F32_Threads2)->Arg(1024 * 1024)->UseRealTime();
 BENCHMARK(BM_HilbertTrainingTarget_F32)->Apply(pixel_counts);
 BENCHMARK(BM_HilbertTableBuild_U8)->Arg(2)->Arg(3);
+BENCHMARK(BM_Hilbert3Decode_U6)->Apply(pixel_counts);
+BENCHMARK(BM_Hilbert3Decode_U8)->Apply(pixel_counts);
+BENCHMARK(BM_Hilbert3DecodeExact_F32)->Apply(pixel_counts);
 
 }  // namespace

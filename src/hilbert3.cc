@@ -82,6 +82,11 @@ struct hilbert3_curve::tables {
   std::vector<point> v;              // lattice point of vertex d
   std::vector<box> seg;              // bounding box of segment e (m - 1 entries)
   std::vector<std::uint32_t> index;  // vertex index of lattice point (i, j, k) at (k * n + j) * n + i
+  // The two segments incident to vertex d as the decoder's candidates: d - 1 (low nibble) and d (high
+  // nibble), clamped into [0, m - 2] at the ends. Per nibble: bits 0-1 the axis the segment runs along,
+  // bit 2 set if its other end is at +1 on that axis (else -1), bit 3 set if the segment starts at
+  // vertex d (V_e = V_d; else it ends there).
+  std::vector<std::uint8_t> links;
   std::uint32_t at(std::uint32_t i, std::uint32_t j, std::uint32_t k) const noexcept {
     return index[(static_cast<std::size_t>(k) * n + j) * n + i];
   }
@@ -177,6 +182,18 @@ std::shared_ptr<const tables3> make_tables(int order) {
         t->v[d] = {{static_cast<std::uint8_t>(c[0]), static_cast<std::uint8_t>(c[1]), static_cast<std::uint8_t>(c[2])}};
         t->index[(static_cast<std::size_t>(c[2]) * t->n + c[1]) * t->n + c[0]] = d;
       }
+      // links: the segment from V_from to V_to as seen from vertex d (one of the two)
+      const auto nibble = [&](std::uint32_t d, std::uint32_t from, std::uint32_t to) {
+        const std::uint32_t other = from == d ? to : from;
+        unsigned axis = 0;
+        while (t->v[other].c[axis] == t->v[d].c[axis]) ++axis;
+        return static_cast<std::uint8_t>(axis | (t->v[other].c[axis] > t->v[d].c[axis] ? 4u : 0u) | (from == d ? 8u : 0u));
+      };
+      t->links.resize(t->m);
+      for (std::uint32_t d = 0; d < t->m; ++d) {
+        const std::uint32_t prev = d > 0 ? d - 1 : 0, next = std::min(d, t->m - 2);
+        t->links[d] = static_cast<std::uint8_t>(nibble(d, prev, prev + 1) | (nibble(d, next, next + 1) << 4));
+      }
       t->seg.resize(t->m - 1);
       for (std::uint32_t e = 0; e + 1 < t->m; ++e) {
         for (int c = 0; c < 3; ++c) {
@@ -213,6 +230,39 @@ inline candidate segment_candidate(const tables3& tb, std::uint32_t e, double u,
           static_cast<double>(e) + std::abs(cx - a.c[0]) + std::abs(cy - a.c[1]) + std::abs(cz - a.c[2])};
 }
 
+// segment_candidate for a segment e incident to the lattice vertex c (link: a nibble of tables3::links),
+// with the segment's box and start vertex written as c plus integer offsets: the same operations on the
+// same values as segment_candidate (c + offset is exact), so the same bits, without the per-segment
+// table loads and integer conversions.
+struct link_offsets {
+  double lo[3], hi[3], start[3];  // box = [c + lo, c + hi], V_e = c + start
+};
+
+constexpr std::array<link_offsets, 16> make_link_offsets() {
+  std::array<link_offsets, 16> t{};
+  for (unsigned link = 0; link < 16; ++link) {
+    const unsigned axis = link & 3u;
+    if (axis == 3) continue;  // not a link
+    const double step = (link & 4u) ? 1.0 : -1.0;
+    t[link].lo[axis] = step < 0 ? -1.0 : 0.0;
+    t[link].hi[axis] = step > 0 ? 1.0 : 0.0;
+    t[link].start[axis] = (link & 8u) ? 0.0 : step;
+  }
+  return t;
+}
+constexpr std::array<link_offsets, 16> kLinkOffsets = make_link_offsets();
+
+inline candidate link_candidate(double u, double v, double w, const double (&c)[3], unsigned link,
+                                std::uint32_t e) noexcept {
+  const link_offsets& o = kLinkOffsets[link];
+  const double cx = clamp_to(u, c[0] + o.lo[0], c[0] + o.hi[0]);
+  const double cy = clamp_to(v, c[1] + o.lo[1], c[1] + o.hi[1]);
+  const double cz = clamp_to(w, c[2] + o.lo[2], c[2] + o.hi[2]);
+  const double dx = u - cx, dy = v - cy, dz = w - cz;
+  return {dx * dx + dy * dy + dz * dz, static_cast<double>(e) + std::abs(cx - (c[0] + o.start[0])) +
+                                           std::abs(cy - (c[1] + o.start[1])) + std::abs(cz - (c[2] + o.start[2]))};
+}
+
 candidate nearest_exact(const tables3& tb, double u, double v, double w) noexcept {
   const double top = static_cast<double>(tb.n - 2);
   const auto i = static_cast<std::uint32_t>(std::clamp(std::floor(u), 0.0, top));
@@ -221,9 +271,12 @@ candidate nearest_exact(const tables3& tb, double u, double v, double w) noexcep
   const std::uint32_t last = tb.m - 2;  // the last segment
   candidate c[16];
   for (std::uint32_t r = 0; r < 8; ++r) {
-    const std::uint32_t d = tb.at(i + (r & 1u), j + ((r >> 1) & 1u), k + (r >> 2));
-    c[2 * r] = segment_candidate(tb, d - (d > 0 ? 1u : 0u), u, v, w);
-    c[2 * r + 1] = segment_candidate(tb, std::min(d, last), u, v, w);
+    const std::uint32_t ci = i + (r & 1u), cj = j + ((r >> 1) & 1u), ck = k + (r >> 2);
+    const std::uint32_t d = tb.at(ci, cj, ck);
+    const unsigned links = tb.links[d];
+    const double cv[3] = {static_cast<double>(ci), static_cast<double>(cj), static_cast<double>(ck)};
+    c[2 * r] = link_candidate(u, v, w, cv, links & 15u, d - (d > 0 ? 1u : 0u));
+    c[2 * r + 1] = link_candidate(u, v, w, cv, links >> 4, std::min(d, last));
   }
   // The lexicographic minimum is a total order's minimum, so a tree reduction gives the same result
   // as a scan (and a shorter dependency chain).
