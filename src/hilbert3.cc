@@ -64,6 +64,7 @@
 #include <utility>
 #include <vector>
 
+#include "lowbit/detail/hilbert_kernels.h"
 #include "lowbit/ref/uniform.h"
 #include "src/hilbert_common.h"
 
@@ -87,6 +88,7 @@ struct hilbert3_curve::tables {
   // bit 2 set if its other end is at +1 on that axis (else -1), bit 3 set if the segment starts at
   // vertex d (V_e = V_d; else it ends there).
   std::vector<std::uint8_t> links;
+  std::vector<std::uint32_t> corner;  // per lattice point, as index: d | links[d] << 24 (the SIMD kernels)
   std::uint32_t at(std::uint32_t i, std::uint32_t j, std::uint32_t k) const noexcept {
     return index[(static_cast<std::size_t>(k) * n + j) * n + i];
   }
@@ -194,6 +196,8 @@ std::shared_ptr<const tables3> make_tables(int order) {
         const std::uint32_t prev = d > 0 ? d - 1 : 0, next = std::min(d, t->m - 2);
         t->links[d] = static_cast<std::uint8_t>(nibble(d, prev, prev + 1) | (nibble(d, next, next + 1) << 4));
       }
+      t->corner.resize(t->m);
+      for (std::size_t p = 0; p < t->m; ++p) t->corner[p] = t->index[p] | std::uint32_t{t->links[t->index[p]]} << 24;
       t->seg.resize(t->m - 1);
       for (std::uint32_t e = 0; e + 1 < t->m; ++e) {
         for (int c = 0; c < 3; ++c) {
@@ -293,6 +297,17 @@ candidate nearest_brute(const tables3& tb, double u, double v, double w) noexcep
 }
 
 }  // namespace
+
+namespace detail {
+
+hilbert3_kernel_args hilbert3_kernel_args_of(const hilbert3_curve& curve) noexcept {
+  const tables3& tb = *make_tables(curve.order());
+  const lattice_map lm = lattice_of(curve.layout(), tb.n);
+  return {tb.corner.data(), static_cast<std::uint32_t>(tb.order), tb.n, tb.m, lm.scale, lm.offset,
+          curve.lo(), curve.hi(), &curve};
+}
+
+}  // namespace detail
 
 // ----------------------------------------------------------------------------------------------------
 // Bit algorithms
@@ -414,14 +429,15 @@ void hilbert3_curve::decode_map(std::span<const float> xyz, std::size_t batch, h
   const float* in = xyz.data();
   float* out = t.data();
   float* dist = distance.empty() ? nullptr : distance.data();
+  const detail::hilbert3_kernel_args args = detail::hilbert3_kernel_args_of(*this);
   run_chunks(t.size(), threads, kMinChunkExact, out, sizeof(float), [&](std::size_t begin, std::size_t end) noexcept {
     for_each_run(layout, 3, pixels, begin, end, [&](std::size_t i, std::size_t count, std::size_t x, std::size_t cs,
                                                  std::size_t step) noexcept {
-      for (std::size_t r = 0; r < count; ++r) {
-        const std::size_t at = x + r * step;
-        const hilbert_decoded d = decode(in[at], in[at + cs], in[at + 2 * cs]);
-        out[i + r] = d.t;
-        if (dist) dist[i + r] = d.distance;
+      if (step == 1) {
+        detail::hilbert3_decode_planar_f32(args, in + x, in + x + cs, in + x + 2 * cs, count, out + i,
+                                           dist ? dist + i : nullptr);
+      } else {  // interleaved: cs = 1, step = 3
+        detail::hilbert3_decode_interleaved_f32(args, in + x, count, out + i, dist ? dist + i : nullptr);
       }
     });
   });
@@ -556,15 +572,29 @@ void hilbert3_quantizer<Code>::decode_map(std::span<const Code> codes, std::size
   const Code* in = codes.data();
   float* out = t.data();
   float* dist = distance.empty() ? nullptr : distance.data();
-  if (!table_) {  // wider codes: the exact decoder per value (decode_triple)
+  if (!table_) {
+    // Wider codes: blocks of dequantized triples (decode_triple's float32 values) through the exact
+    // kernel, so each value equals decode_triple.
+    const detail::hilbert3_kernel_args args = detail::hilbert3_kernel_args_of(curve_);
+    const code_format f = px_.format();
+    const std::int32_t qmin = f.qmin(), qmax = f.qmax();
+    const ref::run_params rp[3] = {ref::run_params_of(px_), ref::run_params_of(py_), ref::run_params_of(pz_)};
     run_chunks(t.size(), threads, kMinChunkExact, out, sizeof(float), [&](std::size_t begin, std::size_t end) noexcept {
       for_each_run(layout, 3, pixels, begin, end, [&](std::size_t i, std::size_t count, std::size_t x, std::size_t cs,
                                                    std::size_t step) noexcept {
-        for (std::size_t r = 0; r < count; ++r) {
-          const std::size_t at = x + r * step;
-          const hilbert_decoded d = decode_triple(in[at], in[at + cs], in[at + 2 * cs]);
-          out[i + r] = d.t;
-          if (dist) dist[i + r] = d.distance;
+        constexpr std::size_t kBlock = 256;
+        float planes[3][kBlock];
+        for (std::size_t b = 0; b < count; b += kBlock) {
+          const std::size_t len = std::min(kBlock, count - b);
+          for (std::size_t c = 0; c < 3; ++c) {
+            for (std::size_t r = 0; r < len; ++r) {
+              const Code code = in[x + (b + r) * step + c * cs];
+              planes[c][r] = ref::dequantize_value(static_cast<float>(std::clamp<std::int32_t>(code, qmin, qmax)),
+                                                   rp[c].scale, rp[c].zero_point);
+            }
+          }
+          detail::hilbert3_decode_planar_f32(args, planes[0], planes[1], planes[2], len, out + i + b,
+                                             dist ? dist + i + b : nullptr);
         }
       });
     });

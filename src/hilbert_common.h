@@ -143,7 +143,7 @@ void for_each_run(hilbert_map_layout layout, std::size_t channels, std::size_t p
 
 // The fewest values per worker of each operation: below them a map stays on the calling thread
 // (starting and joining a std::thread costs some 20-50 us; the chunks are ~0.1 ms of work or more).
-// The costs are those of the 2-D paths; the 3-D scalar encoder and exact decoder are slower per value,
+// The costs are those of the 2-D paths; the 3-D scalar encoder and SIMD exact decoder are slower per value,
 // so the same minimums keep their chunks above that bound too.
 constexpr std::size_t kMinChunkEncode = 16384;   // ~10 ns per value
 constexpr std::size_t kMinChunkExact = 16384;    // the 2-D SIMD exact decoder, ~8 ns per value

@@ -19,12 +19,14 @@
 #include <iterator>
 #include <limits>
 #include <random>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "lowbit/detail/hilbert_kernels.h"
 #include "lowbit/detail/uniform_kernels.h"
 #include "lowbit/hilbert.h"
+#include "lowbit/hilbert3.h"
 #include "lowbit/ref/uniform.h"
 #include "support/test_scale.h"
 
@@ -196,6 +198,192 @@ TEST_P(HilbertSimd, ExactDecoderEqualsScalar) {
     }
   }
   RecordProperty("checked", std::to_string(checked));
+}
+
+// ----------------------------------------------------------------------------------------------------
+// The 3-D exact kernels against hilbert3_curve::decode (itself equal to its brute force, hilbert3_test).
+
+struct Point3 {
+  float x, y, z;
+};
+
+std::string Describe3(const hilbert3_curve& c) {
+  return "3-D order " + std::to_string(c.order()) + " " + to_string(c.layout()) + " [" + std::to_string(c.lo()) +
+         ", " + std::to_string(c.hi()) + "]";
+}
+
+// The edge-case points of one 3-D curve, shuffled: specials on every axis, lattice and half-lattice
+// planes with their float neighbours (ties between segments), the margin, random points in and around
+// the cube and on lattice planes, and the vertices at both ends with their neighbours.
+std::vector<Point3> Points3(const hilbert3_curve& c, std::mt19937& rng) {
+  const std::vector<float> specials = {0.0f, -0.0f, kNaN, kInf, -kInf, kDenormMin, -kDenormMin, FLT_MIN, 1.0f,
+                                       std::nextafter(1.0f, 0.0f), std::nextafter(1.0f, 2.0f), 1.5f, -0.25f,
+                                       FLT_MAX, 0.5f};
+  std::vector<Point3> p;
+  for (float x : specials) {
+    for (float y : specials) {
+      for (float z : {0.0f, kNaN, 1.0f, 0.5f, -kInf}) {
+        p.push_back({x, y, z});
+        p.push_back({z, x, y});
+        p.push_back({y, z, x});
+      }
+    }
+  }
+  const double side = c.side();
+  const auto to_unit = [&](double u) {
+    return static_cast<float>(c.layout() == hilbert_layout::cell_centre ? (u + 0.5) / side : u / (side - 1.0));
+  };
+  std::vector<float> lines;
+  for (int k = -1; k <= 2 * (static_cast<int>(side) - 1) + 1; ++k) {
+    const float l = to_unit(0.5 * k);
+    lines.push_back(l);
+    lines.push_back(std::nextafter(l, -kInf));
+    lines.push_back(std::nextafter(l, kInf));
+  }
+  std::uniform_real_distribution<float> unit(0.0f, 1.0f), around(-0.2f, 1.2f);
+  std::uniform_int_distribution<std::size_t> pick(0, lines.size() - 1);
+  const std::size_t random = lowbit::test::scaled(4000, 200);
+  for (std::size_t r = 0; r < random; ++r) {
+    p.push_back({lines[pick(rng)], lines[pick(rng)], lines[pick(rng)]});  // lattice / half-lattice ties
+    p.push_back({lines[pick(rng)], lines[pick(rng)], unit(rng)});
+    p.push_back({unit(rng), lines[pick(rng)], around(rng)});
+    p.push_back({unit(rng), unit(rng), unit(rng)});
+    p.push_back({around(rng), around(rng), around(rng)});
+  }
+  std::uniform_real_distribution<float> margin(-0.6f / static_cast<float>(side), 0.6f / static_cast<float>(side));
+  for (std::size_t r = 0; r < lowbit::test::scaled(400, 25); ++r) {
+    p.push_back({margin(rng), unit(rng), unit(rng)});
+    p.push_back({unit(rng), 1.0f + margin(rng), unit(rng)});
+    p.push_back({unit(rng), unit(rng), 1.0f - margin(rng)});
+  }
+  for (std::size_t d : {std::size_t{0}, std::size_t{1}, c.vertex_count() / 2, c.vertex_count() - 2,
+                        c.vertex_count() - 1}) {
+    const auto v = c.vertex(d);
+    for (float dx : {-1.0f, 0.0f, 1.0f}) {
+      for (float dy : {-1.0f, 0.0f, 1.0f}) {
+        for (float dz : {-1.0f, 0.0f, 1.0f}) {
+          p.push_back({std::nextafter(static_cast<float>(v[0]), static_cast<float>(v[0]) + dx),
+                       std::nextafter(static_cast<float>(v[1]), static_cast<float>(v[1]) + dy),
+                       std::nextafter(static_cast<float>(v[2]), static_cast<float>(v[2]) + dz)});
+        }
+      }
+    }
+  }
+  std::shuffle(p.begin(), p.end(), rng);
+  return p;
+}
+
+TEST_P(HilbertSimd, Exact3DecoderEqualsScalar) {
+  std::vector<hilbert3_curve> curves;
+  for (int o = 1; o <= 6; ++o) {
+    for (const hilbert_layout l : kLayouts) {
+      curves.emplace_back(o, l);
+      if (o <= 2 && lowbit::test::kSlowBuildDivisor == 1) {  // (slow builds: the [0, 1] curves only)
+        curves.emplace_back(o, l, -0.0, 1.0);
+        curves.emplace_back(o, l, -3.7, 1e-3);
+      }
+    }
+  }
+  for (const hilbert3_curve& c : curves) {
+    const std::vector<Point3> pts = Points3(c, rng_);
+    std::vector<hilbert_decoded> want(pts.size());
+    for (std::size_t i = 0; i < pts.size(); ++i) want[i] = c.decode(pts[i].x, pts[i].y, pts[i].z);
+    const detail::hilbert3_kernel_args args = detail::hilbert3_kernel_args_of(c);
+    for (std::size_t n : Lengths(pts.size())) {
+      for (std::size_t off : kOffsets) {
+        // every offset for the short lengths (slow builds: offset 1 only), offset 1 for the whole set
+        if ((n == pts.size() || lowbit::test::kSlowBuildDivisor > 1) && off != 1) continue;
+        std::vector<float> x(n + off), y(n + off), z(n + off), xyz(3 * n + off);
+        for (std::size_t i = 0; i < n; ++i) {
+          x[off + i] = pts[i].x;
+          y[off + i] = pts[i].y;
+          z[off + i] = pts[i].z;
+          xyz[off + 3 * i] = pts[i].x;
+          xyz[off + 3 * i + 1] = pts[i].y;
+          xyz[off + 3 * i + 2] = pts[i].z;
+        }
+        for (int variant = 0; variant < 4; ++variant) {
+          const bool interleaved = variant & 1, with_dist = variant & 2;
+          std::vector<float> t(n + off + 1, kGuard), d(n + off + 1, kGuard);
+          float* dp = with_dist ? d.data() + off : nullptr;
+          if (interleaved) {
+            detail::hilbert3_decode_interleaved_f32(args, xyz.data() + off, n, t.data() + off, dp);
+          } else {
+            detail::hilbert3_decode_planar_f32(args, x.data() + off, y.data() + off, z.data() + off, n,
+                                               t.data() + off, dp);
+          }
+          for (std::size_t i = 0; i < n; ++i) {
+            ASSERT_TRUE(Same(t[off + i], want[i].t))
+                << Describe3(c) << (interleaved ? " interleaved" : " planar") << " n=" << n << " off=" << off
+                << " i=" << i << " (" << pts[i].x << ", " << pts[i].y << ", " << pts[i].z << "): " << t[off + i]
+                << " vs " << want[i].t;
+            if (with_dist) {
+              ASSERT_TRUE(Same(d[off + i], want[i].distance))
+                  << Describe3(c) << " distance n=" << n << " i=" << i << ": " << d[off + i] << " vs "
+                  << want[i].distance;
+            }
+          }
+          ASSERT_EQ(Bits(t[n + off]), Bits(kGuard)) << Describe3(c) << ": wrote past the end, n=" << n;
+          ASSERT_EQ(Bits(d[n + off]), Bits(kGuard)) << Describe3(c) << ": wrote past the end, n=" << n;
+          if (!with_dist) {
+            ASSERT_EQ(Bits(d[off]), Bits(kGuard)) << "distance written although not asked for";
+          }
+        }
+      }
+    }
+  }
+}
+
+// The 3-D map APIs under the forced target: float maps and the quantizer's exact path (8 and 12 bits).
+TEST_P(HilbertSimd, Map3ApisEqualScalar) {
+  const hilbert3_curve c(2, hilbert_layout::cell_centre, -1.0, 4.0);
+  const std::size_t batch = 2, pixels = 777;
+  std::vector<float> xyz(3 * batch * pixels);
+  std::uniform_real_distribution<float> around(-0.1f, 1.1f);
+  for (float& v : xyz) v = around(rng_);
+  xyz[5] = kNaN;
+  xyz[6] = kInf;
+  for (const hilbert_map_layout ml : {hilbert_map_layout::planar, hilbert_map_layout::interleaved}) {
+    std::vector<float> t(batch * pixels + 1, kGuard), d(batch * pixels + 1, kGuard);
+    c.decode_map(xyz, batch, ml, std::span<float>(t.data(), batch * pixels), std::span<float>(d.data(), batch * pixels));
+    for (std::size_t b = 0; b < batch; ++b) {
+      for (std::size_t p = 0; p < pixels; ++p) {
+        const std::size_t i = b * pixels + p;
+        const auto at = [&](std::size_t ch) {
+          return ml == hilbert_map_layout::planar ? xyz[(3 * b + ch) * pixels + p] : xyz[3 * i + ch];
+        };
+        const hilbert_decoded r = c.decode(at(0), at(1), at(2));
+        ASSERT_TRUE(Same(t[i], r.t) && Same(d[i], r.distance)) << i;
+      }
+    }
+    ASSERT_EQ(Bits(t.back()), Bits(kGuard));
+    ASSERT_EQ(Bits(d.back()), Bits(kGuard));
+  }
+  for (const code_format f : {code_format::uint8(), code_format{12, true, false}}) {
+    const auto check = [&]<class Code>(Code) {
+      const hilbert3_quantizer<Code> q(c, hilbert_params(f));
+      std::vector<Code> codes(3 * batch * pixels);
+      std::uniform_int_distribution<std::int32_t> code(f.qmin() - 3, f.qmax() + 3);
+      for (Code& v : codes) v = static_cast<Code>(std::clamp<std::int32_t>(code(rng_), std::numeric_limits<Code>::min(),
+                                                                            std::numeric_limits<Code>::max()));
+      for (const hilbert_map_layout ml : {hilbert_map_layout::planar, hilbert_map_layout::interleaved}) {
+        std::vector<float> t(batch * pixels), d(batch * pixels);
+        q.decode_map(codes, batch, ml, t, d);
+        for (std::size_t b = 0; b < batch; ++b) {
+          for (std::size_t p = 0; p < pixels; ++p) {
+            const std::size_t i = b * pixels + p;
+            const auto at = [&](std::size_t ch) {
+              return ml == hilbert_map_layout::planar ? codes[(3 * b + ch) * pixels + p] : codes[3 * i + ch];
+            };
+            const hilbert_decoded r = q.decode_triple(at(0), at(1), at(2));
+            ASSERT_TRUE(Same(t[i], r.t) && Same(d[i], r.distance)) << f.bits << " bits, " << i;
+          }
+        }
+      }
+    };
+    if (f.bits == 8) check(std::uint8_t{});
+    else check(std::int16_t{});
+  }
 }
 
 // The public float APIs under the forced target: decode(span), decode_map in both layouts (batch > 1).

@@ -122,7 +122,8 @@ class hilbert3_curve {
   void encode_map(std::span<const float> t, std::size_t batch, hilbert_map_layout layout, std::span<float> xyz,
                   unsigned threads = 1) const;
   /// decode of a three-channel map in `layout` into t (batch * P values) and optional distances, with
-  /// `threads` workers as encode_map (bit-identical to decode(x, y, z) per value).
+  /// `threads` workers as encode_map (the SIMD exact decoder, src/cpu/hilbert3-inl.h; bit-identical to
+  /// decode(x, y, z) per value).
   /// Throws as encode_map, and errc::size_mismatch unless distance is empty or t.size().
   void decode_map(std::span<const float> xyz, std::size_t batch, hilbert_map_layout layout, std::span<float> t,
                   std::span<float> distance = {}, unsigned threads = 1) const;
@@ -151,7 +152,7 @@ void make_training_target(const hilbert3_curve& curve, std::span<const float> de
 ///            Widths <= 6: a table of all 2^(3 bits) code triples built at construction (index
 ///            ((cx - qmin) << 2 bits) | ((cy - qmin) << bits) | (cz - qmin); 262,144 entries at 6 bits),
 ///            filled by the exact decoder: one lookup per value, bit-identical to the exact path.
-///            Wider codes: the exact decoder per value.
+///            Wider codes: the SIMD exact decoder on the dequantized triples.
 template <code_storage Code>
 class hilbert3_quantizer {
  public:
@@ -196,7 +197,8 @@ class hilbert3_quantizer {
                   unsigned threads = 1) const;
   /// decode of a three-channel code map (NCHW planes or NHWC triples) into t and optional distances, with
   /// `threads` workers as hilbert3_curve::encode_map (identical results for any count). Widths <= 6: one
-  /// table load per value; wider codes: the exact decoder per value (decode_triple).
+  /// table load per value; wider codes: blocks of dequantized triples through the SIMD exact decoder
+  /// (bit-identical to decode_triple).
   /// Throws as hilbert3_curve::decode_map.
   void decode_map(std::span<const Code> codes, std::size_t batch, hilbert_map_layout layout, std::span<float> t,
                   std::span<float> distance = {}, unsigned threads = 1) const;

@@ -6,6 +6,7 @@
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
 #include "src/cpu/hilbert-inl.h"
+#include "src/cpu/hilbert3-inl.h"
 #include "lowbit/detail/hilbert_kernels.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -38,6 +39,13 @@ void HilbertLookupU16(const hilbert_lookup_args& a, const uint16_t* x, const uin
                       float* t, float* dist) {
   hb::Lookup(a, x, y, step, n, t, dist);
 }
+void Hilbert3DecodePlanarF32(const hilbert3_kernel_args& a, const float* x, const float* y, const float* z, size_t n,
+                             float* t, float* dist) {
+  hb3::DecodePlanar(a, x, y, z, n, t, dist);
+}
+void Hilbert3DecodeInterleavedF32(const hilbert3_kernel_args& a, const float* xyz, size_t n, float* t, float* dist) {
+  hb3::DecodeInterleaved(a, xyz, n, t, dist);
+}
 int64_t HilbertTarget() { return HWY_TARGET; }
 
 }  // namespace lowbit::detail::HWY_NAMESPACE
@@ -53,6 +61,8 @@ HWY_EXPORT(HilbertLookupS8);
 HWY_EXPORT(HilbertLookupU8);
 HWY_EXPORT(HilbertLookupS16);
 HWY_EXPORT(HilbertLookupU16);
+HWY_EXPORT(Hilbert3DecodePlanarF32);
+HWY_EXPORT(Hilbert3DecodeInterleavedF32);
 HWY_EXPORT(HilbertTarget);
 
 void hilbert_decode_planar_f32(const hilbert_kernel_args& a, const float* x, const float* y, std::size_t n, float* t,
@@ -83,6 +93,15 @@ void hilbert_lookup(const hilbert_lookup_args& a, const std::int16_t* x, const s
 void hilbert_lookup(const hilbert_lookup_args& a, const std::uint16_t* x, const std::uint16_t* y, std::size_t step,
                     std::size_t n, float* t, float* distance) noexcept {
   HWY_DYNAMIC_DISPATCH(HilbertLookupU16)(a, x, y, step, n, t, distance);
+}
+
+void hilbert3_decode_planar_f32(const hilbert3_kernel_args& a, const float* x, const float* y, const float* z,
+                                std::size_t n, float* t, float* distance) noexcept {
+  HWY_DYNAMIC_DISPATCH(Hilbert3DecodePlanarF32)(a, x, y, z, n, t, distance);
+}
+void hilbert3_decode_interleaved_f32(const hilbert3_kernel_args& a, const float* xyz, std::size_t n, float* t,
+                                     float* distance) noexcept {
+  HWY_DYNAMIC_DISPATCH(Hilbert3DecodeInterleavedF32)(a, xyz, n, t, distance);
 }
 
 bool hilbert_kernels_simd() noexcept { return true; }

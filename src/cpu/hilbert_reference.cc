@@ -1,11 +1,12 @@
 // lowbit — the Hilbert decoding kernels when built with LOWBIT_SIMD=OFF: loops over the scalar oracle
-// (hilbert_curve::decode) and the scalar table lookup.
+// (hilbert_curve::decode, hilbert3_curve::decode) and the scalar table lookup.
 // SPDX-License-Identifier: Apache-2.0
 #include <algorithm>
 #include <cstdint>
 
 #include "lowbit/detail/hilbert_kernels.h"
 #include "lowbit/hilbert.h"
+#include "lowbit/hilbert3.h"
 #include "lowbit/ref/uniform.h"
 
 namespace lowbit::detail {
@@ -23,6 +24,24 @@ void hilbert_decode_interleaved_f32(const hilbert_kernel_args& a, const float* x
                                     float* distance) noexcept {
   for (std::size_t i = 0; i < n; ++i) {
     const hilbert_decoded r = a.curve->decode(xy[2 * i], xy[2 * i + 1]);
+    t[i] = r.t;
+    if (distance) distance[i] = r.distance;
+  }
+}
+
+void hilbert3_decode_planar_f32(const hilbert3_kernel_args& a, const float* x, const float* y, const float* z,
+                                std::size_t n, float* t, float* distance) noexcept {
+  for (std::size_t i = 0; i < n; ++i) {
+    const hilbert_decoded r = a.curve->decode(x[i], y[i], z[i]);
+    t[i] = r.t;
+    if (distance) distance[i] = r.distance;
+  }
+}
+
+void hilbert3_decode_interleaved_f32(const hilbert3_kernel_args& a, const float* xyz, std::size_t n, float* t,
+                                     float* distance) noexcept {
+  for (std::size_t i = 0; i < n; ++i) {
+    const hilbert_decoded r = a.curve->decode(xyz[3 * i], xyz[3 * i + 1], xyz[3 * i + 2]);
     t[i] = r.t;
     if (distance) distance[i] = r.distance;
   }

@@ -17,6 +17,7 @@
 
 namespace lowbit {
 class hilbert_curve;
+class hilbert3_curve;
 }
 
 namespace lowbit::detail {
@@ -90,6 +91,30 @@ struct hilbert_dequant {
 void hilbert_decode_codes_computed_u8(const hilbert_kernel_args& a, const hilbert_dequant& qx,
                                       const hilbert_dequant& qy, const std::uint8_t* x, const std::uint8_t* y,
                                       std::size_t n, float* t, float* distance, bool registers = true) noexcept;
+
+/// The 3-D curve as its exact kernels see it. corner: one entry per lattice point (i, j, k) at
+/// (k * side + j) * side + i: the vertex index d in bits 0..23, and in bits 24..31 the two candidate
+/// segments of d (hilbert3_curve::tables::links: d - 1 in bits 24..27, d in bits 28..31; per nibble the
+/// axis in bits 0-1, bit 2 set if the other end is at +1 on it, bit 3 set if the segment starts at d).
+struct hilbert3_kernel_args {
+  const std::uint32_t* corner;
+  std::uint32_t order;
+  std::uint32_t side;          ///< N = 2^order
+  std::uint32_t vertices;      ///< M = 8^order
+  double scale, offset;        ///< u = clamp(x, 0, 1) * scale + offset (lattice units)
+  double lo, hi;               ///< the value range
+  const hilbert3_curve* curve; ///< the oracle (used by the LOWBIT_SIMD=OFF build)
+};
+
+/// The kernel arguments of a 3-D curve (valid while that curve object lives).
+hilbert3_kernel_args hilbert3_kernel_args_of(const hilbert3_curve& curve) noexcept;
+
+/// t[i], distance[i] = curve.decode(x[i], y[i], z[i]) for i < n (planar: three arrays).
+void hilbert3_decode_planar_f32(const hilbert3_kernel_args& a, const float* x, const float* y, const float* z,
+                                std::size_t n, float* t, float* distance) noexcept;
+/// t[i], distance[i] = curve.decode(xyz[3i], xyz[3i + 1], xyz[3i + 2]) for i < n (interleaved).
+void hilbert3_decode_interleaved_f32(const hilbert3_kernel_args& a, const float* xyz, std::size_t n, float* t,
+                                     float* distance) noexcept;
 
 /// True when the kernels above are SIMD (LOWBIT_SIMD=ON); false in the reference build, where they
 /// are loops over hilbert_curve::decode and the scalar lookup.
