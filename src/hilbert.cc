@@ -469,27 +469,11 @@ void hilbert_quantizer<Code>::decode_map(std::span<const Code> codes, std::size_
   }
   // Wider codes: blocks of codes dequantized (clamped first, as decode_pair), then the exact kernel.
   const detail::hilbert_kernel_args args = detail::hilbert_kernel_args_of(curve_);
-  const ref::run_params rx = ref::run_params_of(px_), ry = ref::run_params_of(py_);
-  const std::int32_t qmin = f.qmin(), qmax = f.qmax();
-  run_chunks(t.size(), threads, kMinChunkExact, out, sizeof(float), [&](std::size_t begin, std::size_t end) noexcept {
-    for_each_run(layout, 2, pixels, begin, end, [&](std::size_t i, std::size_t count, std::size_t x, std::size_t cs,
-                                                 std::size_t step) noexcept {
-      const std::size_t y = x + cs;  // the y channel
-      constexpr std::size_t kBlock = 512;
-      float bx[kBlock], by[kBlock];
-      for (std::size_t r0 = 0; r0 < count; r0 += kBlock) {
-        const std::size_t len = std::min(kBlock, count - r0);
-        for (std::size_t r = 0; r < len; ++r) {
-          const std::size_t at = (r0 + r) * step;
-          bx[r] = ref::dequantize_value(static_cast<float>(std::clamp<std::int32_t>(in[x + at], qmin, qmax)),
-                                        rx.scale, rx.zero_point);
-          by[r] = ref::dequantize_value(static_cast<float>(std::clamp<std::int32_t>(in[y + at], qmin, qmax)),
-                                        ry.scale, ry.zero_point);
-        }
-        detail::hilbert_decode_planar_f32(args, bx, by, len, out + i + r0, dist ? dist + i + r0 : nullptr);
-      }
-    });
-  });
+  const ref::run_params rp[2] = {ref::run_params_of(px_), ref::run_params_of(py_)};
+  decode_codes_exact(in, t.size(), pixels, layout, threads, rp, f.qmin(), f.qmax(), out, dist,
+                     [&](const float (&planes)[2][kDequantBlock], std::size_t len, float* t_out, float* d_out) noexcept {
+                       detail::hilbert_decode_planar_f32(args, planes[0], planes[1], len, t_out, d_out);
+                     });
 }
 
 template class hilbert_quantizer<std::int8_t>;

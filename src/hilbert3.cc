@@ -572,32 +572,15 @@ void hilbert3_quantizer<Code>::decode_map(std::span<const Code> codes, std::size
   const Code* in = codes.data();
   float* out = t.data();
   float* dist = distance.empty() ? nullptr : distance.data();
-  if (!table_) {
-    // Wider codes: blocks of dequantized triples (decode_triple's float32 values) through the exact
-    // kernel, so each value equals decode_triple.
+  if (!table_) {  // wider codes: blocks of dequantized triples (as decode_triple) through the exact kernel
     const detail::hilbert3_kernel_args args = detail::hilbert3_kernel_args_of(curve_);
     const code_format f = px_.format();
-    const std::int32_t qmin = f.qmin(), qmax = f.qmax();
     const ref::run_params rp[3] = {ref::run_params_of(px_), ref::run_params_of(py_), ref::run_params_of(pz_)};
-    run_chunks(t.size(), threads, kMinChunkExact, out, sizeof(float), [&](std::size_t begin, std::size_t end) noexcept {
-      for_each_run(layout, 3, pixels, begin, end, [&](std::size_t i, std::size_t count, std::size_t x, std::size_t cs,
-                                                   std::size_t step) noexcept {
-        constexpr std::size_t kBlock = 256;
-        float planes[3][kBlock];
-        for (std::size_t b = 0; b < count; b += kBlock) {
-          const std::size_t len = std::min(kBlock, count - b);
-          for (std::size_t c = 0; c < 3; ++c) {
-            for (std::size_t r = 0; r < len; ++r) {
-              const Code code = in[x + (b + r) * step + c * cs];
-              planes[c][r] = ref::dequantize_value(static_cast<float>(std::clamp<std::int32_t>(code, qmin, qmax)),
-                                                   rp[c].scale, rp[c].zero_point);
-            }
-          }
-          detail::hilbert3_decode_planar_f32(args, planes[0], planes[1], planes[2], len, out + i + b,
-                                             dist ? dist + i + b : nullptr);
-        }
-      });
-    });
+    decode_codes_exact(in, t.size(), pixels, layout, threads, rp, f.qmin(), f.qmax(), out, dist,
+                       [&](const float (&planes)[3][kDequantBlock], std::size_t len, float* t_out,
+                           float* d_out) noexcept {
+                         detail::hilbert3_decode_planar_f32(args, planes[0], planes[1], planes[2], len, t_out, d_out);
+                       });
     return;
   }
   const code_format f = px_.format();

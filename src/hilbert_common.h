@@ -16,6 +16,7 @@
 
 #include "lowbit/error.h"
 #include "lowbit/hilbert.h"
+#include "lowbit/ref/uniform.h"
 
 namespace lowbit::detail::hilbert_common {
 
@@ -199,6 +200,33 @@ void run_chunks(std::size_t n, unsigned threads, std::size_t min_chunk, const vo
   }
   body(0, boundary(1));
   for (std::size_t w = 0; w < started; ++w) pool[w].join();
+}
+
+/// The quantizers' exact path for codes without a table: the map's runs in blocks, each channel c's
+/// codes clamped into [qmin, qmax] and dequantized with rp[c] (ref::dequantize_value, as decode_pair /
+/// decode_triple do) into planes, then kernel(planes, len, t, distance) (a planar exact kernel) on them.
+inline constexpr std::size_t kDequantBlock = 512;
+template <std::size_t C, class Code, class Kernel>
+void decode_codes_exact(const Code* in, std::size_t n, std::size_t pixels, hilbert_map_layout layout,
+                        unsigned threads, const ref::run_params (&rp)[C], std::int32_t qmin, std::int32_t qmax,
+                        float* out, float* dist, const Kernel& kernel) noexcept {
+  run_chunks(n, threads, kMinChunkExact, out, sizeof(float), [&](std::size_t begin, std::size_t end) noexcept {
+    for_each_run(layout, C, pixels, begin, end, [&](std::size_t i, std::size_t count, std::size_t x, std::size_t cs,
+                                                 std::size_t step) noexcept {
+      float planes[C][kDequantBlock];
+      for (std::size_t b = 0; b < count; b += kDequantBlock) {
+        const std::size_t len = std::min(kDequantBlock, count - b);
+        for (std::size_t c = 0; c < C; ++c) {
+          for (std::size_t r = 0; r < len; ++r) {
+            const Code code = in[x + c * cs + (b + r) * step];
+            planes[c][r] = ref::dequantize_value(static_cast<float>(std::clamp<std::int32_t>(code, qmin, qmax)),
+                                                 rp[c].scale, rp[c].zero_point);
+          }
+        }
+        kernel(planes, len, out + i + b, dist ? dist + i + b : nullptr);
+      }
+    });
+  });
 }
 
 // ----------------------------------------------------------------------------------------------------
