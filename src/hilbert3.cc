@@ -83,12 +83,12 @@ struct hilbert3_curve::tables {
   std::vector<point> v;              // lattice point of vertex d
   std::vector<box> seg;              // bounding box of segment e (m - 1 entries)
   std::vector<std::uint32_t> index;  // vertex index of lattice point (i, j, k) at (k * n + j) * n + i
-  // The two segments incident to vertex d as the decoder's candidates: d - 1 (low nibble) and d (high
-  // nibble), clamped into [0, m - 2] at the ends. Per nibble: bits 0-1 the axis the segment runs along,
-  // bit 2 set if its other end is at +1 on that axis (else -1), bit 3 set if the segment starts at
-  // vertex d (V_e = V_d; else it ends there).
-  std::vector<std::uint8_t> links;
-  std::vector<std::uint32_t> corner;  // per lattice point, as index: d | links[d] << 24 (the SIMD kernels)
+  // Per lattice point, as index: its vertex d in bits 0..23 and, in bits 24..31, d's links: the two
+  // segments incident to d as the decoders' candidates, d - 1 (bits 24..27) and d (bits 28..31),
+  // clamped into [0, m - 2] at the ends. Per nibble: bits 0-1 the axis the segment runs along, bit 2 set
+  // if its other end is at +1 on that axis (else -1), bit 3 set if the segment starts at vertex d
+  // (V_e = V_d; else it ends there). Read by nearest_exact and the SIMD kernels.
+  std::vector<std::uint32_t> corner;
   std::uint32_t at(std::uint32_t i, std::uint32_t j, std::uint32_t k) const noexcept {
     return index[(static_cast<std::size_t>(k) * n + j) * n + i];
   }
@@ -191,13 +191,12 @@ std::shared_ptr<const tables3> make_tables(int order) {
         while (t->v[other].c[axis] == t->v[d].c[axis]) ++axis;
         return static_cast<std::uint8_t>(axis | (t->v[other].c[axis] > t->v[d].c[axis] ? 4u : 0u) | (from == d ? 8u : 0u));
       };
-      t->links.resize(t->m);
-      for (std::uint32_t d = 0; d < t->m; ++d) {
-        const std::uint32_t prev = d > 0 ? d - 1 : 0, next = std::min(d, t->m - 2);
-        t->links[d] = static_cast<std::uint8_t>(nibble(d, prev, prev + 1) | (nibble(d, next, next + 1) << 4));
-      }
       t->corner.resize(t->m);
-      for (std::size_t p = 0; p < t->m; ++p) t->corner[p] = t->index[p] | std::uint32_t{t->links[t->index[p]]} << 24;
+      for (std::size_t p = 0; p < t->m; ++p) {
+        const std::uint32_t d = t->index[p], prev = d > 0 ? d - 1 : 0, next = std::min(d, t->m - 2);
+        const std::uint32_t links = nibble(d, prev, prev + 1) | (nibble(d, next, next + 1) << 4);
+        t->corner[p] = d | links << 24;
+      }
       t->seg.resize(t->m - 1);
       for (std::uint32_t e = 0; e + 1 < t->m; ++e) {
         for (int c = 0; c < 3; ++c) {
@@ -234,7 +233,7 @@ inline candidate segment_candidate(const tables3& tb, std::uint32_t e, double u,
           static_cast<double>(e) + std::abs(cx - a.c[0]) + std::abs(cy - a.c[1]) + std::abs(cz - a.c[2])};
 }
 
-// segment_candidate for a segment e incident to the lattice vertex c (link: a nibble of tables3::links),
+// segment_candidate for a segment e incident to the lattice vertex c (link: a nibble of tables3::corner),
 // with the segment's box and start vertex written as c plus integer offsets: the same operations on the
 // same values as segment_candidate (c + offset is exact), so the same bits, without the per-segment
 // table loads and integer conversions.
@@ -276,8 +275,8 @@ candidate nearest_exact(const tables3& tb, double u, double v, double w) noexcep
   candidate c[16];
   for (std::uint32_t r = 0; r < 8; ++r) {
     const std::uint32_t ci = i + (r & 1u), cj = j + ((r >> 1) & 1u), ck = k + (r >> 2);
-    const std::uint32_t d = tb.at(ci, cj, ck);
-    const unsigned links = tb.links[d];
+    const std::uint32_t entry = tb.corner[(static_cast<std::size_t>(ck) * tb.n + cj) * tb.n + ci];
+    const std::uint32_t d = entry & 0xFFFFFFu, links = entry >> 24;
     const double cv[3] = {static_cast<double>(ci), static_cast<double>(cj), static_cast<double>(ck)};
     c[2 * r] = link_candidate(u, v, w, cv, links & 15u, d - (d > 0 ? 1u : 0u));
     c[2 * r + 1] = link_candidate(u, v, w, cv, links >> 4, std::min(d, last));

@@ -94,7 +94,7 @@ void hilbert_decode_codes_computed_u8(const hilbert_kernel_args& a, const hilber
 
 /// The 3-D curve as its exact kernels see it. corner: one entry per lattice point (i, j, k) at
 /// (k * side + j) * side + i: the vertex index d in bits 0..23, and in bits 24..31 the two candidate
-/// segments of d (hilbert3_curve::tables::links: d - 1 in bits 24..27, d in bits 28..31; per nibble the
+/// segments of d (hilbert3_curve::tables::corner: d - 1 in bits 24..27, d in bits 28..31; per nibble the
 /// axis in bits 0-1, bit 2 set if the other end is at +1 on it, bit 3 set if the segment starts at d).
 struct hilbert3_kernel_args {
   const std::uint32_t* corner;
