@@ -205,24 +205,27 @@ HWY_INLINE void WithNumerics(profile numerics, F&& f) {
 }
 
 // Applies `op(in, out, lane_params...)`, which maps one vector of `in` to one vector of `out`, over
-// [0, n): whole vectors four per iteration, then the last partial vector through zero-padded stack
-// copies, so tails run the same SIMD code as the body. Each source gives the lane parameters of the
-// vector at i.
+// [0, n): a partial first vector up to the first vector-aligned output address, whole vectors four per
+// iteration, then the last partial vector; partial vectors go through zero-padded stack copies, so they
+// run the same SIMD code as the body. Each source gives the lane parameters of the vector at i.
 template <class In, class Out, class Op, class... Src>
 HWY_INLINE void Map(const In* HWY_RESTRICT in, size_t n, Out* HWY_RESTRICT out, Op op, Src... src) {
   const size_t N = hn::Lanes(DF());
+  // count < N elements from i through zero-padded stack copies: the same SIMD code as whole vectors.
+  const auto partial = [&](size_t i, size_t count) HWY_ATTR {
+    const TailBlock<In> block_in(in + i, count, In{0});
+    HWY_ALIGN Out block_out[kMaxLanes];
+    op(block_in.v, block_out, src.At(i, count, true)...);
+    std::memcpy(out + i, block_out, count * sizeof(Out));
+  };
   size_t i = 0;
   // A partial first vector up to the first output address aligned to a whole stored vector, so that
   // no store of the loop below splits a cache line.
   const size_t out_bytes = N * sizeof(Out);
   const size_t misalign = reinterpret_cast<uintptr_t>(out) % out_bytes;
   if (misalign != 0 && misalign % sizeof(Out) == 0) {
-    const size_t head = std::min((out_bytes - misalign) / sizeof(Out), n);
-    const TailBlock<In> head_in(in, head, In{0});
-    HWY_ALIGN Out head_out[kMaxLanes];
-    op(head_in.v, head_out, src.At(0, head, true)...);
-    std::memcpy(out, head_out, head * sizeof(Out));
-    i = head;
+    i = std::min((out_bytes - misalign) / sizeof(Out), n);
+    partial(0, i);
   }
   for (; i + 4 * N <= n; i += 4 * N) {
     op(in + i, out + i, src.At(i, N, false)...);
@@ -231,13 +234,7 @@ HWY_INLINE void Map(const In* HWY_RESTRICT in, size_t n, Out* HWY_RESTRICT out, 
     op(in + i + 3 * N, out + i + 3 * N, src.At(i + 3 * N, N, false)...);
   }
   for (; i + N <= n; i += N) op(in + i, out + i, src.At(i, N, false)...);
-  if (i < n) {
-    const size_t count = n - i;
-    const TailBlock<In> tail_in(in + i, count, In{0});
-    HWY_ALIGN Out tail_out[kMaxLanes];
-    op(tail_in.v, tail_out, src.At(i, count, true)...);
-    std::memcpy(out + i, tail_out, count * sizeof(Out));
-  }
+  if (i < n) partial(i, n - i);
 }
 
 // quantize: code = r + zp. kStream: non-temporal stores, to whole vectors at aligned addresses only.
