@@ -272,6 +272,42 @@ TEST_P(UniformSimd, RequantizeAllPairs) {
   RequantizeMatrix<std::int16_t, std::int16_t>(rng_);
 }
 
+// Byte codes at every output address modulo 64: per-tensor kernels store whole vectors up to the first
+// 64-byte-aligned output address and four vectors (one 64-byte store, AVX-512) at a time after it,
+// so every alignment gives a different split between the two, with guards on both sides.
+template <class Code>
+void EveryOutputAlignment(std::mt19937& rng) {
+  const auto x = Inputs(0.1f, QMax<Code>(), rng, 400);
+  constexpr std::size_t kGuard = 64, kMaxN = 330;
+  alignas(64) Code buffer[kGuard + 64 + kMaxN + kGuard];
+  std::vector<Code> want(kMaxN);
+  for (profile prof : kProfiles) {
+    for (bool narrow : {false, true}) {
+      const float qmin = QMin<Code>(narrow), qmax = QMax<Code>();
+      for (float zp : {qmin, qmax, std::floor((qmin + qmax) / 2)}) {
+        const run_params p{0.1f, 1.0f / 0.1f, zp, qmin, qmax, prof};
+        for (std::size_t n : {0, 1, 15, 16, 17, 47, 63, 64, 65, 79, 80, 127, 128, 129, 191, 192, 193, 255, 256, 330}) {
+          ref::quantize_run(x.data(), n, p, want.data());
+          for (std::size_t off = 0; off < 64; ++off) {
+            std::memset(buffer, 0x5A, sizeof(buffer));
+            Code* out = buffer + kGuard + off;
+            detail::quantize_run(x.data(), n, p, out);
+            ASSERT_EQ(std::memcmp(out, want.data(), n), 0)
+                << to_string(prof) << " zp=" << zp << " n=" << n << " offset=" << off;
+            for (const Code* g = buffer; g < out; ++g) ASSERT_EQ(+*g, 0x5A) << "wrote before the output";
+            for (const Code* g = out + n; g < std::end(buffer); ++g) ASSERT_EQ(+*g, 0x5A) << "wrote past the end";
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST_P(UniformSimd, ByteCodesAtEveryOutputAlignment) {
+  EveryOutputAlignment<std::int8_t>(rng_);
+  EveryOutputAlignment<std::uint8_t>(rng_);
+}
+
 // Ties and values a few ulps from a tie, for many random scales and both division profiles (int16, so
 // few saturate): the rounding boundary is where a kernel that forms x / scale any other way goes wrong.
 TEST_P(UniformSimd, NearTiesForManyScales) {

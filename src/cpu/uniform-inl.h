@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "hwy/cache_control.h"
 #include "hwy/highway.h"
@@ -205,11 +206,12 @@ HWY_INLINE void WithNumerics(profile numerics, F&& f) {
 }
 
 // Applies `op(in, out, lane_params...)`, which maps one vector of `in` to one vector of `out`, over
-// [0, n): a partial first vector up to the first vector-aligned output address, whole vectors four per
-// iteration, then the last partial vector; partial vectors go through zero-padded stack copies, so they
-// run the same SIMD code as the body. Each source gives the lane parameters of the vector at i.
-template <class In, class Out, class Op, class... Src>
-HWY_INLINE void Map(const In* HWY_RESTRICT in, size_t n, Out* HWY_RESTRICT out, Op op, Src... src) {
+// [0, n): a partial first vector up to the first vector-aligned output address, whole vectors up to the
+// first output address aligned to `kWideBytes`, then `wide(i)` on four whole vectors at a time, whole
+// vectors again, and the last partial vector; partial vectors go through zero-padded stack copies, so
+// they run the same SIMD code as the body. Each source gives the lane parameters of the vector at i.
+template <size_t kWideBytes, class In, class Out, class Op, class Wide, class... Src>
+HWY_INLINE void MapWide(const In* HWY_RESTRICT in, size_t n, Out* HWY_RESTRICT out, Op op, Wide wide, Src... src) {
   const size_t N = hn::Lanes(DF());
   // count < N elements from i through zero-padded stack copies: the same SIMD code as whole vectors.
   const auto partial = [&](size_t i, size_t count) HWY_ATTR {
@@ -220,30 +222,100 @@ HWY_INLINE void Map(const In* HWY_RESTRICT in, size_t n, Out* HWY_RESTRICT out, 
   };
   size_t i = 0;
   // A partial first vector up to the first output address aligned to a whole stored vector, so that
-  // no store of the loop below splits a cache line.
+  // no store of the loops below splits a cache line.
   const size_t out_bytes = N * sizeof(Out);
   const size_t misalign = reinterpret_cast<uintptr_t>(out) % out_bytes;
   if (misalign != 0 && misalign % sizeof(Out) == 0) {
     i = std::min((out_bytes - misalign) / sizeof(Out), n);
     partial(0, i);
   }
-  for (; i + 4 * N <= n; i += 4 * N) {
+  if (kWideBytes > out_bytes && misalign % sizeof(Out) == 0) {
+    for (; i + N <= n && reinterpret_cast<uintptr_t>(out + i) % kWideBytes != 0; i += N) {
+      op(in + i, out + i, src.At(i, N, false)...);
+    }
+  }
+  for (; i + 4 * N <= n; i += 4 * N) wide(i);
+  for (; i + N <= n; i += N) op(in + i, out + i, src.At(i, N, false)...);
+  if (i < n) partial(i, n - i);
+}
+
+// MapWide whose four-vector step is four calls of `op`.
+template <class In, class Out, class Op, class... Src>
+HWY_INLINE void Map(const In* HWY_RESTRICT in, size_t n, Out* HWY_RESTRICT out, Op op, Src... src) {
+  const size_t N = hn::Lanes(DF());
+  MapWide<0>(in, n, out, op, [&](size_t i) HWY_ATTR LOWBIT_LAMBDA_INLINE {
     op(in + i, out + i, src.At(i, N, false)...);
     op(in + i + N, out + i + N, src.At(i + N, N, false)...);
     op(in + i + 2 * N, out + i + 2 * N, src.At(i + 2 * N, N, false)...);
     op(in + i + 3 * N, out + i + 3 * N, src.At(i + 3 * N, N, false)...);
-  }
-  for (; i + N <= n; i += N) op(in + i, out + i, src.At(i, N, false)...);
-  if (i < n) partial(i, n - i);
+  }, src...);
 }
+
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+// One-byte codes of a per-tensor run on AVX-512: four vectors are rounded to int32, packed with signed
+// saturation to int16 (where the zero point is added) and to bytes, and stored as one 64-byte vector.
+// Only the upper bound is clamped in float: below it, packing saturates and a byte max applies qmin
+// (cvtps2dq turns values below the int32 range into INT_MIN, which saturates the same way). NaN lanes
+// are zeroed by the conversion's mask, so they become zp. The codes equal QuantizeImpl's: round
+// before or after a clamp to integer bounds is the same, and every partial sum stays in int16
+// (|r| <= 255 above qmin - zp, |zp| <= 255).
+template <Scaling S, Rounding R, bool kStream, class Code>
+class PackedBytes {
+ public:
+  explicit PackedBytes(const LaneParams& l)
+      : l_(l),
+        zp16_(_mm512_packs_epi32(l.zpi.raw, l.zpi.raw)),
+        qmin8_(_mm512_set1_epi8(static_cast<char>(static_cast<int32_t>(hn::GetLane(hn::Add(l.lo, l.zp)))))) {}
+
+  HWY_INLINE void operator()(const float* HWY_RESTRICT in, Code* HWY_RESTRICT out) const {
+    const DF d;
+    const __m512i a = _mm512_adds_epi16(_mm512_packs_epi32(Rounded(d, in), Rounded(d, in + 16)), zp16_);
+    const __m512i b = _mm512_adds_epi16(_mm512_packs_epi32(Rounded(d, in + 32), Rounded(d, in + 48)), zp16_);
+    // The packs interleave the four vectors per 128-bit lane; this restores element order.
+    const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    __m512i codes;
+    if constexpr (hwy::IsSigned<Code>()) {
+      codes = _mm512_max_epi8(_mm512_permutexvar_epi32(order, _mm512_packs_epi16(a, b)), qmin8_);
+    } else {
+      codes = _mm512_max_epu8(_mm512_permutexvar_epi32(order, _mm512_packus_epi16(a, b)), qmin8_);
+    }
+    if constexpr (kStream) _mm512_stream_si512(reinterpret_cast<__m512i*>(out), codes);
+    else _mm512_storeu_si512(out, codes);
+  }
+
+ private:
+  // r = round(min(q, hi)) with NaN -> 0, as int32; for away-from-zero rounding, the full clamp of
+  // RoundedClamped (the lower bound too) with NaN -> 0.
+  HWY_INLINE __m512i Rounded(DF d, const float* HWY_RESTRICT in) const {
+    const VF x = hn::LoadU(d, in);
+    if constexpr (R == Rounding::kEven) {
+      const __m512 q = (S == Scaling::kMul ? hn::Mul(x, l_.inv) : hn::Div(x, l_.scale)).raw;
+      return _mm512_maskz_cvtps_epi32(_mm512_cmp_ps_mask(q, q, _CMP_ORD_Q), _mm512_min_ps(l_.hi.raw, q));
+    } else {
+      return RoundedClamped<S, R, false>(d, x, l_.scale, l_.inv, l_.lo, l_.hi).raw;
+    }
+  }
+
+  LaneParams l_;
+  __m512i zp16_, qmin8_;
+};
+#endif
 
 // quantize: code = r + zp. kStream: non-temporal stores, to whole vectors at aligned addresses only.
 template <Scaling S, Rounding R, bool kStream = false, class Src, class Code>
 HWY_INLINE void QuantizeImpl(const float* HWY_RESTRICT x, size_t n, const Src& src, Code* HWY_RESTRICT q) {
   const DF d;
-  Map(x, n, q, [&](const float* in, Code* out, const LaneParams& l) HWY_ATTR LOWBIT_LAMBDA_INLINE {
+  const auto op = [&](const float* in, Code* out, const LaneParams& l) HWY_ATTR LOWBIT_LAMBDA_INLINE {
     StoreCodes<kStream>(d, hn::Add(Rounded<S, R, true>(d, hn::LoadU(d, in), l), l.zpi), out);
-  }, src);
+  };
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+  if constexpr (sizeof(Code) == 1 && std::is_same_v<Src, RunSource>) {
+    const PackedBytes<S, R, kStream, Code> packed(src.At(0, 0, false));
+    MapWide<64>(x, n, q, op, [&](size_t i) HWY_ATTR LOWBIT_LAMBDA_INLINE { packed(x + i, q + i); }, src);
+    return;
+  }
+#endif
+  Map(x, n, q, op, src);
 }
 
 // fake-quantize: (code - zp) * scale = r * scale
