@@ -30,7 +30,8 @@ constexpr std::int64_t kInt32Min = std::numeric_limits<std::int32_t>::min();
 
 std::string str(std::int64_t v) { return std::to_string(v); }
 
-bool is_8bit(code_format f) noexcept { return f.bits == 8; }
+// Activation codes: full-range int8 or uint8 (a narrow range is not a format real pipelines use there).
+bool is_8bit(code_format f) noexcept { return f.bits == 8 && !f.narrow; }
 
 template <class Code>
 constexpr bool is_code8 = std::is_same_v<Code, std::int8_t> || std::is_same_v<Code, std::uint8_t>;
@@ -117,11 +118,14 @@ float apply_float_activation(float y, activation act) noexcept {
 }
 
 std::vector<std::int32_t> quantize_bias(std::span<const float> bias, float s_in, const weight_quant& wq,
-                                        std::size_t oc) {
+                                        std::size_t oc, const char* what) {
   std::vector<std::int32_t> q;
   if (bias.empty()) return q;
   q.resize(oc);
   for (std::size_t c = 0; c < oc; ++c) {
+    if (!std::isfinite(bias[c])) {
+      fail(errc::invalid_argument, what, "bias[" + std::to_string(c) + "] = " + std::to_string(bias[c]) + " is not finite");
+    }
     const double s = static_cast<double>(s_in) * static_cast<double>(wq.scales[wq.scales.size() == 1 ? 0 : c]);
     const double v = std::round(static_cast<double>(bias[c]) / s);
     q[c] = static_cast<std::int32_t>(std::clamp(v, static_cast<double>(kInt32Min), static_cast<double>(kInt32Max)));
@@ -201,8 +205,10 @@ activation_quant activation_quant::from(const quant_params& p) {
   if (p.granularity() != granularity::per_tensor) {
     fail(errc::invalid_argument, "activation_quant", "activations need per-tensor parameters");
   }
-  if (p.format().bits != 8) {
-    fail(errc::unsupported_width, "activation_quant", str(p.format().bits) + "-bit codes; 8 bits are needed");
+  if (!is_8bit(p.format())) {
+    fail(errc::unsupported_width, "activation_quant",
+         str(p.format().bits) + "-bit" + (p.format().narrow ? " narrow-range" : "") +
+             " codes; full-range int8 or uint8 codes are needed");
   }
   return {p.scales()[0], p.zero_points()[0], p.format(), p.numerics()};
 }
@@ -229,9 +235,14 @@ padding2d padding2d::same(int in_h, int in_w, int kernel_h, int kernel_w, int st
       dilation_w < 1) {
     fail(errc::invalid_shape, "padding2d::same", "sizes, strides and dilations must be >= 1");
   }
-  const auto total = [](int in, int k, int s, int d) {
-    const int out = (in + s - 1) / s;
-    return std::max((out - 1) * s + (k - 1) * d + 1 - in, 0);
+  // In 64 bits: (out - 1) * s + (k - 1) * d can exceed int for valid ints; the result must fit int.
+  const auto total = [](std::int64_t in, std::int64_t k, std::int64_t s, std::int64_t d) {
+    const std::int64_t out = (in + s - 1) / s;
+    const std::int64_t t = std::max<std::int64_t>((out - 1) * s + (k - 1) * d + 1 - in, 0);
+    if (t > std::numeric_limits<int>::max()) {
+      fail(errc::invalid_shape, "padding2d::same", "the total padding " + std::to_string(t) + " overflows int");
+    }
+    return static_cast<int>(t);
   };
   const int th = total(in_h, kernel_h, stride_h, dilation_h), tw = total(in_w, kernel_w, stride_w, dilation_w);
   return {th / 2, tw / 2, th - th / 2, tw - tw / 2};
@@ -386,7 +397,7 @@ quantized_fully_connected quantized_fully_connected::from_float(std::span<const 
   if (wq.scales.size() != 1 && wq.scales.size() != oc) {
     fail(errc::count_mismatch, what, "weight parameters do not match the output features");
   }
-  std::vector<std::int32_t> qb = quantize_bias(bias, in.scale, wq, oc);
+  std::vector<std::int32_t> qb = quantize_bias(bias, in.scale, wq, oc, what);
   return quantized_fully_connected(in_features, out_features, quantize_weights(weights, weights_q), std::move(qb),
                                    in, wq, out, activation_range(act, out.scale, out.zero_point, out.format),
                                    profile);
@@ -473,15 +484,16 @@ quantized_conv2d quantized_conv2d::from_float(std::span<const float> weights, st
               shape.window.kernel_w}, what);
   const auto oc = static_cast<std::size_t>(shape.out_channels);
   check_size(weights.size(),
-             oc * static_cast<std::size_t>(shape.window.kernel_h * shape.window.kernel_w * shape.in_channels), what,
-             "weights");
+             oc * static_cast<std::size_t>(shape.window.kernel_h) * static_cast<std::size_t>(shape.window.kernel_w) *
+                 static_cast<std::size_t>(shape.in_channels),
+             what, "weights");
   if (!bias.empty()) check_size(bias.size(), oc, what, "bias");
   const activation_quant in = activation_quant::from(input_q), out = activation_quant::from(output_q);
   weight_quant wq = weight_quant::from(weights_q, 0);
   if (wq.scales.size() != 1 && wq.scales.size() != oc) {
     fail(errc::count_mismatch, what, "weight parameters do not match the output channels");
   }
-  std::vector<std::int32_t> qb = quantize_bias(bias, in.scale, wq, oc);
+  std::vector<std::int32_t> qb = quantize_bias(bias, in.scale, wq, oc, what);
   return quantized_conv2d(shape, quantize_weights(weights, weights_q), std::move(qb), in, wq, out,
                           activation_range(act, out.scale, out.zero_point, out.format), profile);
 }
@@ -588,6 +600,9 @@ quantized_depthwise_conv2d::quantized_depthwise_conv2d(const depthwise_shape& sh
                                                        dsp_profile profile) {
   const char* what = "quantized_depthwise_conv2d";
   check_dims({shape.in_h, shape.in_w, shape.in_channels, shape.depth_multiplier}, what);
+  if (std::int64_t{shape.in_channels} * shape.depth_multiplier > std::numeric_limits<int>::max()) {
+    fail(errc::invalid_shape, what, "in_channels * depth_multiplier overflows int");
+  }
   check_window(shape.window, what);
   if (shape.window.out_h(shape.in_h) < 1 || shape.window.out_w(shape.in_w) < 1) {
     fail(errc::invalid_shape, what, "the padded input is smaller than the dilated kernel: empty output");
@@ -1016,7 +1031,8 @@ layer_error_report compare_outputs(std::span<const float> got, std::span<const d
 void validate_activation(const activation_quant& q, const char* what, const char* which) {
   if (!is_8bit(q.format)) {
     fail(errc::unsupported_width, what,
-         std::string(which) + " format has " + str(q.format.bits) + " bits; int8 or uint8 codes are needed");
+         std::string(which) + " format has " + str(q.format.bits) + " bits" + (q.format.narrow ? ", narrow range" : "") +
+             "; full-range int8 or uint8 codes are needed");
   }
   if (!(q.scale > 0.0f) || std::isinf(q.scale)) {
     fail(errc::invalid_scale, what, std::string(which) + " scale " + std::to_string(q.scale) + " must be finite and > 0");

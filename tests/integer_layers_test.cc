@@ -880,6 +880,24 @@ TEST(Errors, AtTheBoundary) {
             errc::size_mismatch);
   const quant_params u8q = quant_params::per_tensor(code_format::uint8(), 0.1f, 0);
   EXPECT_EQ(error_of([&] { quantized_fully_connected::from_float(fw, fb, 3, 2, qin, u8q, qin); }), errc::type_mismatch);
+  // A non-finite float bias has no integer bias (converting NaN to int32 is undefined).
+  for (const float b : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity()}) {
+    EXPECT_EQ(error_of([&] { quantized_fully_connected::from_float(fw, std::vector<float>{0.0f, b}, 3, 2, qin, qin, qin); },
+                       "bias[1]"),
+              errc::invalid_argument);
+  }
+  // Activations must be full-range 8-bit codes, as documented.
+  const quant_params narrow = quant_params::per_tensor(code_format::int8(true), 0.1f, 0);
+  EXPECT_EQ(error_of([&] { activation_quant::from(narrow); }, "narrow"), errc::unsupported_width);
+  EXPECT_EQ(error_of([&] { fc(1, 1, {1}, {}, {0.1f, 0, code_format::int8(true)}, wq, {}); }, "narrow"),
+            errc::unsupported_width);
+  // Shapes whose derived sizes overflow int.
+  EXPECT_EQ(error_of([&] { quantized_depthwise_conv2d({3, 3, 3, 1431655766, {}}, {1, 2}, {}, in, wq, out, {}); },
+                     "overflows"),
+            errc::invalid_shape);
+  EXPECT_EQ(error_of([] { padding2d::same(10, 10, 3, 3, 1, 1, 1 << 30, 1); }, "overflows"), errc::invalid_shape);
+  const padding2d p = padding2d::same(10, 10, 3, 3, 1, 1, 1 << 20, 1);
+  EXPECT_EQ(p.top + p.bottom, 2 * (1 << 20));
 }
 
 }  // namespace
