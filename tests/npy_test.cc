@@ -176,6 +176,16 @@ TEST(Npy, HeaderDictionaryVariants) {
   EXPECT_TRUE(empty.values<float>().empty());
   // A zero dimension makes any other dimension harmless: NumPy reads np.empty((0, 2**62)) back.
   EXPECT_EQ(parse(npy_file(header_with("<f4", "(4611686018427387904, 0, 4611686018427387904)"))).element_count(), 0u);
+  // A hand-built array whose shape overflows size_t has no element count (it is not 0, nor wrapped).
+  npy_array huge;
+  huge.shape = {std::int64_t{1} << 32, std::int64_t{1} << 32};
+  EXPECT_EQ(error_of([&] { (void)huge.element_count(); }, "overflows"), errc::invalid_shape);
+  EXPECT_EQ(error_of([&] { (void)huge.values<float>(); }), errc::invalid_shape);
+  huge.shape = {(std::int64_t{1} << 62) + 1, 4};
+  huge.data.resize(16);
+  EXPECT_EQ(error_of([&] { (void)to_float(huge); }), errc::invalid_shape);
+  huge.shape = {std::int64_t{1} << 32, 0, std::int64_t{1} << 32};
+  EXPECT_EQ(huge.element_count(), 0u);
   // Byte order is irrelevant for one-byte types.
   EXPECT_EQ(parse(npy_file(header_with(">u1", "(1,)"), "\xff")).values<std::uint8_t>()[0], 255);
   EXPECT_EQ(parse(npy_file(header_with("<i1", "(1,)"), "\xff")).values<std::int8_t>()[0], -1);

@@ -215,7 +215,18 @@ TEST(ParamsJsonMalformed, NotJson) {
   EXPECT_EQ(error_of([&] { params_from_json(text + "}"); }, "malformed JSON"), errc::corrupt_data);
   EXPECT_EQ(error_of([&] { params_from_json("[]"); }, "JSON object"), errc::corrupt_data);
   EXPECT_EQ(error_of([&] { params_from_json("null"); }, "JSON object"), errc::corrupt_data);
-  EXPECT_EQ(error_of([&] { params_from_json(std::string(100000, '[')); }, "malformed JSON"), errc::corrupt_data);
+  // Deep nesting is rejected before parsing (nlohmann recurses on nested values and a deep enough
+  // document overflows the stack); brackets inside strings do not count.
+  EXPECT_EQ(error_of([&] { params_from_json(std::string(100000, '[')); }, "nested deeper"), errc::corrupt_data);
+  json deep = valid_doc();
+  deep["extra"] = json::parse(std::string(100, '[') + std::string(100, ']'));
+  EXPECT_EQ(error_of([&] { params_from_json(deep.dump()); }, "nested deeper"), errc::corrupt_data);
+  std::string nested = std::string(100000, '[') + std::string(100000, ']');
+  const std::string hostile = "{\"extra\": " + nested + ", " + text.substr(1);
+  EXPECT_EQ(error_of([&] { params_from_json(hostile); }, "nested deeper"), errc::corrupt_data);
+  json brackets_in_string = valid_doc();
+  brackets_in_string["note"] = std::string(1000, '[') + "\"\\";
+  EXPECT_NO_THROW(params_from_json(brackets_in_string.dump()));
 }
 
 TEST(ParamsJsonMalformed, SchemaVersionScheme) {

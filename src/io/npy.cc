@@ -506,10 +506,16 @@ std::string_view dtype_name(dtype t) noexcept {
   return "unknown";
 }
 
-std::size_t npy_array::element_count() const noexcept {
+std::size_t npy_array::element_count() const {
+  for (const std::int64_t d : shape) {
+    if (d < 0) throw error(errc::invalid_shape, "npy: negative dimension in shape " + shape_repr(shape));
+    if (d == 0) return 0;
+  }
   std::size_t n = 1;
   for (const std::int64_t d : shape) {
-    if (d < 0) return 0;
+    if (n > std::numeric_limits<std::size_t>::max() / static_cast<std::size_t>(d)) {
+      throw error(errc::invalid_shape, "npy: the element count of shape " + shape_repr(shape) + " overflows");
+    }
     n *= static_cast<std::size_t>(d);
   }
   return n;

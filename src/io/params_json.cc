@@ -107,7 +107,31 @@ const json& get_array(const json& doc, const char* name) {
   return j;
 }
 
+// The parameter schema nests three levels deep. nlohmann builds, copies and destroys values
+// recursively, so a hostile file nested 10^5 levels deep would overflow the stack: reject deep
+// nesting before parsing (brackets inside strings do not count).
+constexpr int kMaxNesting = 64;
+
+void check_nesting(std::string_view text) {
+  int depth = 0;
+  bool in_string = false, escaped = false;
+  for (const char c : text) {
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxNesting) corrupt("JSON nested deeper than " + std::to_string(kMaxNesting) + " levels");
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+}
+
 quant_params parse_document(std::string_view text) {
+  check_nesting(text);
   json doc;
   try {
     doc = json::parse(text.begin(), text.end());

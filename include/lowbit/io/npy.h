@@ -53,8 +53,9 @@ struct npy_array {
   std::vector<std::int64_t> shape;  ///< empty for a 0-d array (one element)
   std::vector<std::byte> data;      ///< element_count() * dtype_size(type) bytes
 
-  /// Product of the shape (1 for a 0-d array).
-  std::size_t element_count() const noexcept;
+  /// Product of the shape (1 for a 0-d array). Throws lowbit::error(invalid_shape) for a negative
+  /// dimension or a product that overflows size_t.
+  std::size_t element_count() const;
 
   /// The elements as T. Throws lowbit::error(type_mismatch) when T is not the array's dtype.
   template <class T>
