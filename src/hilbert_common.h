@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <limits>
 #include <numeric>
 #include <string>
@@ -37,9 +38,14 @@ inline void check_curve(hilbert_layout layout, double lo, double hi, const char*
     throw error(errc::invalid_argument,
                 std::string(what) + ": unknown layout " + std::to_string(static_cast<int>(layout)));
   }
-  if (!std::isfinite(lo) || !std::isfinite(hi) || !(lo < hi)) {
-    throw error(errc::invalid_range, std::string(what) + ": value range [" + std::to_string(lo) + ", " +
-                                         std::to_string(hi) + "] is not finite with lo < hi");
+  // The values are float: a bound beyond FLT_MAX would decode to infinity (and a width beyond
+  // DBL_MAX to NaN).
+  constexpr double kMax = std::numeric_limits<float>::max();
+  if (!(std::abs(lo) <= kMax) || !(std::abs(hi) <= kMax) || !(lo < hi)) {
+    char range[96];
+    std::snprintf(range, sizeof range, "[%.9g, %.9g]", lo, hi);
+    throw error(errc::invalid_range,
+                std::string(what) + ": value range " + range + " is not within the float range with lo < hi");
   }
 }
 

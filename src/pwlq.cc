@@ -65,6 +65,13 @@ void check_bits(int bits) {
   }
 }
 
+void check_variant(pwlq_variant variant) {
+  if (variant != pwlq_variant::reference && variant != pwlq_variant::paper) {
+    throw error(errc::invalid_argument,
+                "PWLQ variant " + std::to_string(static_cast<int>(variant)) + " is not one of reference, paper");
+  }
+}
+
 void check_k(int k) {
   if (k < 1 || k > ref::pwlq_max_breakpoints) {
     throw error(errc::invalid_argument,
@@ -83,6 +90,7 @@ std::string fstr(float v) {
 pwlq_params pwlq_params::per_tensor(int bits, pwlq_variant variant, float max_abs,
                                     std::span<const float> breakpoints) {
   check_bits(bits);
+  check_variant(variant);
   check_k(static_cast<int>(breakpoints.size()));
   pwlq_params p;
   p.bits_ = bits;
@@ -97,6 +105,7 @@ pwlq_params pwlq_params::per_tensor(int bits, pwlq_variant variant, float max_ab
 pwlq_params pwlq_params::per_channel(int bits, pwlq_variant variant, std::span<const std::int64_t> shape, int axis,
                                      std::span<const float> max_abs, std::span<const float> breakpoints) {
   check_bits(bits);
+  check_variant(variant);
   pwlq_params p;
   const int rank = static_cast<int>(shape.size());
   if (axis < -rank || axis >= rank) {

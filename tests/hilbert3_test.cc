@@ -111,6 +111,8 @@ TEST(Hilbert3Curve, Validation) {
   EXPECT_EQ(error_of([] { hilbert3_curve(2, hilbert_layout::full_range, 1.0, 1.0); }), errc::invalid_range);
   EXPECT_EQ(error_of([] { hilbert3_curve(2, hilbert_layout::full_range, 2.0, 1.0); }), errc::invalid_range);
   EXPECT_EQ(error_of([] { hilbert3_curve(2, hilbert_layout::full_range, std::nan(""), 1.0); }), errc::invalid_range);
+  EXPECT_EQ(error_of([] { hilbert3_curve(2, hilbert_layout::full_range, -1e308, 1e308); }, "float range"),
+            errc::invalid_range);
   EXPECT_EQ(error_of([] {
               hilbert3_curve(2, hilbert_layout::full_range, 0.0, std::numeric_limits<double>::infinity());
             }),

@@ -88,6 +88,12 @@ TEST(HilbertCurve, Validation) {
               [] { hilbert_curve(2, hilbert_layout::full_range, std::nan(""), 1.0); });
   expect_errc(lowbit::errc::invalid_range,
               [] { hilbert_curve(2, hilbert_layout::full_range, 0.0, std::numeric_limits<double>::infinity()); });
+  // The values are float: bounds beyond FLT_MAX (and a width beyond DBL_MAX) have no float decode.
+  expect_errc(lowbit::errc::invalid_range, [] { hilbert_curve(2, hilbert_layout::cell_centre, -1e308, 1e308); });
+  expect_errc(lowbit::errc::invalid_range, [] { hilbert_curve(2, hilbert_layout::cell_centre, 0.0, 1e39); });
+  const hilbert_curve widest(2, hilbert_layout::full_range, -std::numeric_limits<float>::max(),
+                             std::numeric_limits<float>::max());
+  EXPECT_EQ(widest.decode(1.0f, 0.0f).t, std::numeric_limits<float>::max());
   const hilbert_curve c(3, hilbert_layout::cell_centre);
   expect_errc(lowbit::errc::invalid_argument, [&] { c.vertex(64); });
 }

@@ -362,6 +362,8 @@ TEST(PwlqEdge, ParamsValidation) {
   const float four[4] = {0.1f, 0.2f, 0.3f, 0.4f};
   EXPECT_EQ(error_of([&] { (void)pwlq_params::per_tensor(4, pwlq_variant::reference, 2.0f, four); }), errc::invalid_argument);
   EXPECT_EQ(error_of([&] { (void)pwlq_params::per_tensor(4, pwlq_variant::reference, 2.0f, {}); }), errc::invalid_argument);
+  EXPECT_EQ(error_of([&] { (void)pwlq_params::per_tensor(4, static_cast<pwlq_variant>(9), 2.0f, bp); }, "variant"),
+            errc::invalid_argument);
   // m == 0: the zero channel, breakpoints ignored
   EXPECT_EQ(pwlq_params::per_tensor(4, pwlq_variant::reference, 0.0f, bp).breakpoints()[0], 0.0f);
   const std::int64_t shape[2] = {3, 4};

@@ -3,10 +3,13 @@
 
 #include <gtest/gtest.h>
 
+#include "lowbit/uniform.h"
 #include "support/lowbit_error.h"
 
+#include <cmath>
 #include <cstdint>
 #include <limits>
+#include <utility>
 #include <vector>
 
 namespace lowbit {
@@ -47,6 +50,29 @@ TEST(QuantParams, PerTensorRejects) {
     EXPECT_NO_THROW(quant_params::per_tensor(code_format{bits, false, false}, 1.0f, (1 << bits) - 1));
   }
   EXPECT_NO_THROW(quant_params::per_tensor(code_format::int8(), std::numeric_limits<float>::denorm_min(), 0));
+  EXPECT_EQ(error_of([] { quant_params::per_tensor(code_format::int8(), 1.0f, 0, static_cast<profile>(7)); },
+                     "profile"),
+            errc::invalid_argument);
+}
+
+// Moves copy: a moved-from object still holds its parameters and quantizes as before.
+TEST(QuantParams, MovedFromStaysValid) {
+  const std::int64_t shape[] = {2, 2};
+  quant_params a = quant_params::per_channel(code_format::int8(), shape, 0, std::vector<float>{0.5f, 0.25f});
+  const quant_params copy = a;
+  const quant_params b = std::move(a);
+  EXPECT_EQ(b, copy);
+  EXPECT_EQ(a, copy);  // NOLINT(bugprone-use-after-move): the point of the test
+  std::vector<std::int8_t> q(4);
+  quantize<std::int8_t>(std::vector<float>{1.0f, -1.0f, 1.0f, -1.0f}, a, q);
+  EXPECT_EQ(q, (std::vector<std::int8_t>{2, -2, 4, -4}));
+}
+
+// A range wider than FLT_MAX: hi - lo overflows, the scale does not (as in params_for_range).
+TEST(QuantParams, FromRangeWiderThanFltMax) {
+  const quant_params p = params_from_range(-3e38f, 3e38f, code_format::int8(), false);
+  EXPECT_TRUE(std::isfinite(p.scales()[0]));
+  EXPECT_NEAR(p.scales()[0], 6e38 / 255, 1e32);
 }
 
 TEST(QuantParams, PerChannelRejects) {

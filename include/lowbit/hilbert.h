@@ -86,7 +86,7 @@ class hilbert_curve {
   static constexpr int max_order = 8;
 
   /// Throws errc::invalid_argument for order outside 1..8 or a layout that is not one of the two;
-  /// errc::invalid_range unless lo and hi are finite and lo < hi.
+  /// errc::invalid_range unless lo < hi and both are finite float values (|v| <= FLT_MAX).
   hilbert_curve(int order, hilbert_layout layout, double lo = 0.0, double hi = 1.0);
 
   int order() const noexcept { return order_; }

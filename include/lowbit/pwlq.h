@@ -95,12 +95,17 @@ pwlq_variant pwlq_variant_from_string(std::string_view text);
 /// per_tensor) the max |x| m and the breakpoints, with the derived steps (lowbit/ref/pwlq.h).
 /// Rules checked by both factories (lowbit::error with this errc):
 ///   unsupported_width  bits outside 2..8
-///   invalid_argument   k (breakpoints per channel) outside 1..3
+///   invalid_argument   k (breakpoints per channel) outside 1..3, a variant outside the enum
 ///   invalid_range      m NaN, Inf or < 0; for m > 0: breakpoints not finite and 0 < p1 < ... < pk < m,
 ///                      or a derived step that is 0 (a subnormal range); m == 0 is the all-zero channel
 ///                      (its breakpoints are ignored and stored as 0)
 class pwlq_params {
  public:
+  /// Moves copy, as quant_params's do: a moved-from pwlq_params keeps its parameters.
+  pwlq_params(const pwlq_params&) = default;
+  pwlq_params& operator=(const pwlq_params&) = default;
+  ~pwlq_params() = default;
+
   /// One channel for the whole tensor (any element count). `breakpoints` holds p1 < ... < pk.
   static pwlq_params per_tensor(int bits, pwlq_variant variant, float max_abs,
                                 std::span<const float> breakpoints);

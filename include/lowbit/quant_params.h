@@ -55,8 +55,15 @@ enum class granularity : std::uint8_t {
 /// throwing lowbit::error with the errc named in its comment. A quant_params value is immutable.
 class quant_params {
  public:
+  /// A value type whose moves copy: a moved-from quant_params keeps its parameters, so no function
+  /// meets one without them (the vectors hold one entry per channel or block).
+  quant_params(const quant_params&) = default;
+  quant_params& operator=(const quant_params&) = default;
+  ~quant_params() = default;
+
   /// One scale / zero point for the whole tensor (any element count).
-  /// Throws: unsupported_width, invalid_scale (<= 0, NaN, Inf), invalid_zero_point (outside
+  /// Throws: unsupported_width, invalid_argument (a profile value outside the enum), invalid_scale
+  /// (<= 0, NaN, Inf), invalid_zero_point (outside
   /// [qmin, qmax]).
   static quant_params per_tensor(code_format format, float scale, std::int32_t zero_point,
                                  profile numerics = profile::onnx) {
@@ -144,6 +151,9 @@ class quant_params {
     if (f.bits < 2 || f.bits > 16) {
       throw error(errc::unsupported_width,
                   "bit width " + std::to_string(f.bits) + " is outside the supported 2..16");
+    }
+    if (n != profile::onnx && n != profile::pytorch && n != profile::tflite) {
+      throw error(errc::invalid_argument, "profile " + std::to_string(static_cast<int>(n)) + " is not one of onnx, pytorch, tflite");
     }
   }
 
@@ -252,7 +262,9 @@ inline quant_params params_from_range(float min, float max, code_format format, 
     const std::int32_t zp = (format.qmin() + format.qmax() + 1) / 2;
     return quant_params::per_tensor(format, finish_scale(a / (qmax - static_cast<float>(zp))), zp, numerics);
   }
-  const float scale = finish_scale((hi - lo) / (qmax - qmin));
+  // hi - lo overflows for ranges wider than FLT_MAX (as params_for_range does, divide first then).
+  const float width = hi - lo, steps = qmax - qmin;
+  const float scale = finish_scale(std::isinf(width) ? hi / steps - lo / steps : width / steps);
   const float z = qmin - std::nearbyint(lo / scale);
   const auto zp = static_cast<std::int32_t>(std::min(std::max(z, qmin), qmax));
   return quant_params::per_tensor(format, scale, zp, numerics);
