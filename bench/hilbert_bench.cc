@@ -319,7 +319,7 @@ void BM_Hilbert3Decode(benchmark::State& state) {
     benchmark::DoNotOptimize(t.data());
     benchmark::ClobberMemory();
   }
-  set_counters(state, pixels, 3, kBits <= 6 ? "table" : "exact, scalar");
+  set_counters(state, pixels, 3, kBits <= 6 ? std::string("table, scalar loop") : simd("exact"));
 }
 void BM_Hilbert3Decode_U6(benchmark::State& state) { BM_Hilbert3Decode<6>(state); }
 void BM_Hilbert3Decode_U8(benchmark::State& state) { BM_Hilbert3Decode<8>(state); }
@@ -333,7 +333,7 @@ void BM_Hilbert3DecodeExact_F32(benchmark::State& state) {
     benchmark::DoNotOptimize(t.data());
     benchmark::ClobberMemory();
   }
-  set_counters(state, pixels, 3 * sizeof(float), "exact, scalar");
+  set_counters(state, pixels, 3 * sizeof(float), simd("exact"));
 }
 
 BENCHMARK(BM_HilbertDecode_U8)->Apply(pixel_counts);
