@@ -378,26 +378,33 @@ float median_of(std::vector<float> v) {
   return static_cast<float>((static_cast<double>(v[n / 2 - 1]) + static_cast<double>(v[n / 2])) / 2.0);
 }
 
-// The value below which a fraction `mass` of the histogram lies, interpolating linearly in a bin.
-double histogram_quantile(const histogram& h, double mass) {
+// The value below which (from_top: above which) a mass `mass` of the histogram lies, interpolating
+// linearly in a bin; the two directions mirror each other, so negated data gives the negated range.
+// A bin whose cumulative count reaches the mass to within 1e-9 of the total reaches it: p / 100 * N is
+// rounded (99.9 / 100 * 1000 = 999.0000000000001), and without the tolerance a bin that holds exactly
+// p% of the values would be passed over, jumping across any empty gap after it.
+double histogram_quantile(const histogram& h, double mass, double total, bool from_top) {
   const double w = h.width();
+  const double reach = mass - 1e-9 * total;
+  const std::size_t n = h.size();
   double cum = 0.0;
-  for (std::size_t j = 0; j < h.size(); ++j) {
+  for (std::size_t k = 0; k < n; ++k) {
+    const std::size_t j = from_top ? n - 1 - k : k;
     const double c = h.counts[j];
-    if (c > 0.0 && cum + c >= mass) {
+    if (c > 0.0 && cum + c >= reach) {
       const double f = std::clamp((mass - cum) / c, 0.0, 1.0);
-      return h.lo + w * (static_cast<double>(j) + f);
+      return h.lo + w * (from_top ? static_cast<double>(j + 1) - f : static_cast<double>(j) + f);
     }
     cum += c;
   }
-  return h.hi;
+  return from_top ? h.lo : h.hi;
 }
 
 std::pair<float, float> percentile_range(const channel_state& st, double p) {
   if (p >= 100.0) return {st.min, st.max};
-  const double total = st.hist.total();
-  const double lo = histogram_quantile(st.hist, (100.0 - p) / 100.0 * total);
-  const double hi = histogram_quantile(st.hist, p / 100.0 * total);
+  const double total = st.hist.total(), mass = p / 100.0 * total;
+  const double lo = histogram_quantile(st.hist, mass, total, true);
+  const double hi = histogram_quantile(st.hist, mass, total, false);
   return {std::clamp(static_cast<float>(lo), st.min, st.max), std::clamp(static_cast<float>(hi), st.min, st.max)};
 }
 

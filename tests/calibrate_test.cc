@@ -279,6 +279,27 @@ TEST(Percentile, IntegersWithinABin) {
   EXPECT_LT(lo, -489.5f);
 }
 
+// Exactly (100 - p)% of the values are outliers: the cumulative count of the inliers' top bin equals
+// p% of N, and the range must end there whether or not p / 100 * N rounds up in double
+// (99.9 / 100 * 1000 = 999.0000000000001, 99.8 / 100 * 1000 = 998 exactly). Mirrored for the low tail.
+TEST(Percentile, TailOfExactlyHundredMinusPPercent) {
+  const double bin = 1000.0 / 2048.0;  // the histogram spans [0, 1000]
+  for (const auto& [p, outliers] : {std::pair{99.9, 1}, std::pair{99.8, 2}, std::pair{99.5, 5}}) {
+    for (const float sign : {1.0f, -1.0f}) {
+      std::vector<float> x;
+      for (int i = 0; i < 1000 - outliers; ++i) x.push_back(sign * static_cast<float>(i % 100) / 100.0f);
+      for (int i = 0; i < outliers; ++i) x.push_back(sign * 1000.0f);
+      calibrator_spec s = spec_of(calibrator::percentile);
+      s.percentile = p;
+      observer o(s);
+      o.observe(x);
+      const auto [lo, hi] = o.range(code_format::int8(), false);
+      // The inliers' top value 0.99 lies in bin 2; the range ends at that bin's edge, 3 bins from 0.
+      EXPECT_NEAR(sign > 0 ? hi : -lo, 3 * bin, 1e-3) << "p=" << p << " sign=" << sign;
+    }
+  }
+}
+
 TEST(Percentile, HundredIsMinMax) {
   const std::vector<float> x = laplace(10000, 1.0, 3);
   calibrator_spec s = spec_of(calibrator::percentile);
