@@ -16,6 +16,7 @@
 
 #include "lowbit/detail/uniform_kernels.h"
 #include "lowbit/quant_params.h"
+#include "support/random_data.h"
 
 namespace lowbit {
 namespace {
@@ -56,16 +57,8 @@ std::vector<float> Inputs(float scale, float qspan, std::mt19937& rng, std::size
                           -1.5f, 2.5f, -2.5f};
   for (float k : {0.0f, 1.0f, 2.0f, -1.0f, -2.0f, -3.0f, 5.0f, 126.0f, 127.0f, -128.0f, -129.0f, 254.0f, 255.0f,
                   32766.0f, -32768.0f, 65534.0f, 1e6f}) {
-    const float tie = (k + 0.5f) * scale;
-    x.push_back(tie);
-    x.push_back(-tie);
-    float lo = tie, hi = tie;
-    for (int u = 0; u < 3; ++u) {
-      lo = std::nextafter(lo, -kInf);
-      hi = std::nextafter(hi, kInf);
-      x.push_back(lo);
-      x.push_back(hi);
-    }
+    test_data::push_tie_and_neighbours(x, k, scale);
+    x.push_back(-(k + 0.5f) * scale);
   }
   std::uniform_real_distribution<float> u(-1.2f * qspan, 1.2f * qspan);
   for (std::size_t i = 0; i < random_count; ++i) x.push_back(u(rng) * scale);

@@ -20,6 +20,7 @@
 
 #include "lowbit/quant_params.h"
 #include "lowbit/uniform.h"
+#include "support/random_data.h"
 
 namespace lowbit {
 namespace {
@@ -39,17 +40,7 @@ std::vector<float> Inputs(float scale, std::mt19937& rng) {
   std::vector<float> x = {0.0f, -0.0f, kInf, -kInf, std::numeric_limits<float>::denorm_min(),
                           -std::numeric_limits<float>::denorm_min(), std::numeric_limits<float>::min(),
                           std::numeric_limits<float>::max(), -std::numeric_limits<float>::max()};
-  for (int k = -300; k <= 300; ++k) {
-    float tie = (static_cast<float>(k) + 0.5f) * scale;
-    x.push_back(tie);
-    float lo = tie, hi = tie;
-    for (int u = 0; u < 3; ++u) {
-      lo = std::nextafter(lo, -kInf);
-      hi = std::nextafter(hi, kInf);
-      x.push_back(lo);
-      x.push_back(hi);
-    }
-  }
+  for (int k = -300; k <= 300; ++k) test_data::push_tie_and_neighbours(x, static_cast<float>(k), scale);
   std::uniform_real_distribution<float> u(-400.0f, 400.0f);
   for (int i = 0; i < 20000; ++i) x.push_back(u(rng) * scale);
   return x;

@@ -1,7 +1,9 @@
 // Test support: float samples of the distributions weights and activations follow, with a fixed seed.
 #pragma once
 
+#include <cmath>
 #include <cstddef>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -33,6 +35,21 @@ inline std::vector<float> student(std::size_t n, double nu, unsigned seed) {
   std::vector<float> v(n);
   for (auto& x : v) x = static_cast<float>(d(gen));
   return v;
+}
+
+/// Appends to `x` the quantization tie t = (k + 0.5) * scale and its `ulps` float neighbours on each
+/// side: where a kernel that forms x / scale or x * (1 / scale) any other way rounds differently.
+inline void push_tie_and_neighbours(std::vector<float>& x, float k, float scale, int ulps = 3) {
+  constexpr float kInf = std::numeric_limits<float>::infinity();
+  const float tie = (k + 0.5f) * scale;
+  x.push_back(tie);
+  float lo = tie, hi = tie;
+  for (int u = 0; u < ulps; ++u) {
+    lo = std::nextafter(lo, -kInf);
+    hi = std::nextafter(hi, kInf);
+    x.push_back(lo);
+    x.push_back(hi);
+  }
 }
 
 }  // namespace lowbit::test_data
