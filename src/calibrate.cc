@@ -380,12 +380,13 @@ float median_of(std::vector<float> v) {
 
 // The value below which (from_top: above which) a mass `mass` of the histogram lies, interpolating
 // linearly in a bin; the two directions mirror each other, so negated data gives the negated range.
-// A bin whose cumulative count reaches the mass to within 1e-9 of the total reaches it: p / 100 * N is
+// A bin whose cumulative count reaches the mass to within a few ulps of it reaches it: p / 100 * N is
 // rounded (99.9 / 100 * 1000 = 999.0000000000001), and without the tolerance a bin that holds exactly
-// p% of the values would be passed over, jumping across any empty gap after it.
-double histogram_quantile(const histogram& h, double mass, double total, bool from_top) {
+// p% of the values would be passed over, jumping across any empty gap after it. (A tolerance in counts
+// would grow with N and skip real order statistics of large histograms.)
+double histogram_quantile(const histogram& h, double mass, bool from_top) {
   const double w = h.width();
-  const double reach = mass - 1e-9 * total;
+  const double reach = mass - 16.0 * std::numeric_limits<double>::epsilon() * mass;
   const std::size_t n = h.size();
   double cum = 0.0;
   for (std::size_t k = 0; k < n; ++k) {
@@ -403,8 +404,8 @@ double histogram_quantile(const histogram& h, double mass, double total, bool fr
 std::pair<float, float> percentile_range(const channel_state& st, double p) {
   if (p >= 100.0) return {st.min, st.max};
   const double total = st.hist.total(), mass = p / 100.0 * total;
-  const double lo = histogram_quantile(st.hist, mass, total, true);
-  const double hi = histogram_quantile(st.hist, mass, total, false);
+  const double lo = histogram_quantile(st.hist, mass, true);
+  const double hi = histogram_quantile(st.hist, mass, false);
   return {std::clamp(static_cast<float>(lo), st.min, st.max), std::clamp(static_cast<float>(hi), st.min, st.max)};
 }
 

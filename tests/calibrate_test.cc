@@ -300,6 +300,18 @@ TEST(Percentile, TailOfExactlyHundredMinusPPercent) {
   }
 }
 
+// The tolerance is in ulps of p% of N, not in counts (a count-sized tolerance would grow with N and
+// pass over real order statistics of large histograms): with p just above 50 the tails must not cross.
+TEST(Percentile, ToleranceIsNotACount) {
+  calibrator_spec s = spec_of(calibrator::percentile);
+  s.percentile = 50.0000000001;
+  observer two(s);
+  two.observe(std::vector<float>{-1.0f, 1.0f});
+  const auto [lo, hi] = two.range(code_format::int8(), false);
+  EXPECT_NEAR(lo, -1.0f, 1e-3f);
+  EXPECT_NEAR(hi, 1.0f, 1e-3f);
+}
+
 TEST(Percentile, HundredIsMinMax) {
   const std::vector<float> x = laplace(10000, 1.0, 3);
   calibrator_spec s = spec_of(calibrator::percentile);

@@ -186,6 +186,8 @@ TEST(Npy, HeaderDictionaryVariants) {
   EXPECT_EQ(error_of([&] { (void)to_float(huge); }), errc::invalid_shape);
   huge.shape = {std::int64_t{1} << 32, 0, std::int64_t{1} << 32};
   EXPECT_EQ(huge.element_count(), 0u);
+  huge.shape = {0, -1};
+  EXPECT_EQ(error_of([&] { (void)huge.element_count(); }, "negative"), errc::invalid_shape);
   // Byte order is irrelevant for one-byte types.
   EXPECT_EQ(parse(npy_file(header_with(">u1", "(1,)"), "\xff")).values<std::uint8_t>()[0], 255);
   EXPECT_EQ(parse(npy_file(header_with("<i1", "(1,)"), "\xff")).values<std::int8_t>()[0], -1);

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -55,13 +56,16 @@ TEST(QuantParams, PerTensorRejects) {
             errc::invalid_argument);
 }
 
-// Moves copy: a moved-from object still holds its parameters and quantizes as before.
+// Copies share the arrays (cheap, cannot throw) and moves copy: a moved-from object still holds its
+// parameters and quantizes as before.
+static_assert(std::is_nothrow_copy_constructible_v<quant_params> && std::is_nothrow_move_constructible_v<quant_params>);
 TEST(QuantParams, MovedFromStaysValid) {
   const std::int64_t shape[] = {2, 2};
   quant_params a = quant_params::per_channel(code_format::int8(), shape, 0, std::vector<float>{0.5f, 0.25f});
   const quant_params copy = a;
   const quant_params b = std::move(a);
   EXPECT_EQ(b, copy);
+  EXPECT_EQ(b.scales().data(), copy.scales().data());  // one array, shared
   EXPECT_EQ(a, copy);  // NOLINT(bugprone-use-after-move): the point of the test
   std::vector<std::int8_t> q(4);
   quantize<std::int8_t>(std::vector<float>{1.0f, -1.0f, 1.0f, -1.0f}, a, q);

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <span>
 #include <string>
 #include <utility>
@@ -55,10 +56,10 @@ enum class granularity : std::uint8_t {
 /// throwing lowbit::error with the errc named in its comment. A quant_params value is immutable.
 class quant_params {
  public:
-  /// A value type whose moves copy: a moved-from quant_params keeps its parameters, so no function
-  /// meets one without them (the vectors hold one entry per channel or block).
-  quant_params(const quant_params&) = default;
-  quant_params& operator=(const quant_params&) = default;
+  /// An immutable value whose copies share its arrays: copying is cheap and cannot throw, and moves
+  /// copy, so a moved-from quant_params keeps its parameters and no function meets one without them.
+  quant_params(const quant_params&) noexcept = default;
+  quant_params& operator=(const quant_params&) noexcept = default;
   ~quant_params() = default;
 
   /// One scale / zero point for the whole tensor (any element count).
@@ -68,9 +69,10 @@ class quant_params {
   static quant_params per_tensor(code_format format, float scale, std::int32_t zero_point,
                                  profile numerics = profile::onnx) {
     quant_params p(format, numerics, granularity::per_tensor);
-    p.scales_ = {scale};
-    p.zero_points_ = {zero_point};
-    p.finish();
+    arrays a;
+    a.scales = {scale};
+    a.zero_points = {zero_point};
+    p.finish(std::move(a));
     return p;
   }
 
@@ -83,9 +85,10 @@ class quant_params {
                                   std::span<const std::int32_t> zero_points = {},
                                   profile numerics = profile::onnx) {
     quant_params p(format, numerics, granularity::per_channel);
-    p.set_shape(shape, axis);
-    p.set_values(scales, zero_points, static_cast<std::size_t>(shape[static_cast<std::size_t>(p.axis_)]));
-    p.finish();
+    arrays a;
+    p.set_shape(a, shape, axis);
+    p.set_values(a, scales, zero_points, static_cast<std::size_t>(shape[static_cast<std::size_t>(p.axis_)]));
+    p.finish(std::move(a));
     return p;
   }
 
@@ -99,7 +102,8 @@ class quant_params {
                                 std::span<const std::int32_t> zero_points = {},
                                 profile numerics = profile::onnx) {
     quant_params p(format, numerics, granularity::per_block);
-    p.set_shape(shape, axis);
+    arrays a;
+    p.set_shape(a, shape, axis);
     const std::int64_t d = shape[static_cast<std::size_t>(p.axis_)];
     if (block_size <= 0 || d % block_size != 0) {
       throw error(errc::invalid_block_size, "block size " + std::to_string(block_size) +
@@ -107,8 +111,8 @@ class quant_params {
                                                 "] = " + std::to_string(d));
     }
     p.block_size_ = block_size;
-    p.set_values(scales, zero_points, p.element_count_ / static_cast<std::size_t>(block_size));
-    p.finish();
+    p.set_values(a, scales, zero_points, p.element_count_ / static_cast<std::size_t>(block_size));
+    p.finish(std::move(a));
     return p;
   }
 
@@ -116,37 +120,46 @@ class quant_params {
   profile numerics() const noexcept { return numerics_; }
   lowbit::granularity granularity() const noexcept { return granularity_; }
   /// The tensor shape (empty for per_tensor).
-  std::span<const std::int64_t> shape() const noexcept { return shape_; }
+  std::span<const std::int64_t> shape() const noexcept { return a_->shape; }
   /// The channel / block axis, normalised to [0, rank) (-1 for per_tensor).
   int axis() const noexcept { return axis_; }
   /// Block size along axis (0 unless per_block).
   std::int64_t block_size() const noexcept { return block_size_; }
   /// Element count of the shape (0 for per_tensor, which accepts any count).
   std::size_t element_count() const noexcept { return element_count_; }
-  std::span<const float> scales() const noexcept { return scales_; }
-  std::span<const std::int32_t> zero_points() const noexcept { return zero_points_; }
+  std::span<const float> scales() const noexcept { return a_->scales; }
+  std::span<const std::int32_t> zero_points() const noexcept { return a_->zero_points; }
   /// 1.0f / scale for each scale (float32 division): the multiplier of the pytorch profile.
-  std::span<const float> inv_scales() const noexcept { return inv_scales_; }
+  std::span<const float> inv_scales() const noexcept { return a_->inv_scales; }
   /// The zero points as float (exact).
-  std::span<const float> zero_points_f() const noexcept { return zero_points_f_; }
+  std::span<const float> zero_points_f() const noexcept { return a_->zero_points_f; }
 
   bool operator==(const quant_params& o) const noexcept {
     return format_ == o.format_ && numerics_ == o.numerics_ && granularity_ == o.granularity_ &&
-           shape_ == o.shape_ && axis_ == o.axis_ && block_size_ == o.block_size_ &&
-           std::equal(scales_.begin(), scales_.end(), o.scales_.begin(), o.scales_.end(),
+           a_->shape == o.a_->shape && axis_ == o.axis_ && block_size_ == o.block_size_ &&
+           std::equal(a_->scales.begin(), a_->scales.end(), o.a_->scales.begin(), o.a_->scales.end(),
                       [](float a, float b) { return std::bit_cast<std::uint32_t>(a) ==
                                                     std::bit_cast<std::uint32_t>(b); }) &&
-           zero_points_ == o.zero_points_;
+           a_->zero_points == o.a_->zero_points;
   }
 
   /// True when `o` maps every element to the parameter with the same index (same granularity,
   /// shape, axis and block size): the layout part of the parameters, not their values.
   bool same_layout(const quant_params& o) const noexcept {
-    return granularity_ == o.granularity_ && shape_ == o.shape_ && axis_ == o.axis_ &&
+    return granularity_ == o.granularity_ && a_->shape == o.a_->shape && axis_ == o.axis_ &&
            block_size_ == o.block_size_;
   }
 
  private:
+  // The per-element arrays, built once by a factory and shared by every copy.
+  struct arrays {
+    std::vector<std::int64_t> shape;
+    std::vector<float> scales;
+    std::vector<std::int32_t> zero_points;
+    std::vector<float> inv_scales;
+    std::vector<float> zero_points_f;
+  };
+
   quant_params(code_format f, profile n, lowbit::granularity g) : format_(f), numerics_(n), granularity_(g) {
     if (f.bits < 2 || f.bits > 16) {
       throw error(errc::unsupported_width,
@@ -157,7 +170,7 @@ class quant_params {
     }
   }
 
-  void set_shape(std::span<const std::int64_t> shape, int axis) {
+  void set_shape(arrays& a, std::span<const std::int64_t> shape, int axis) {
     const int rank = static_cast<int>(shape.size());
     if (axis < -rank || axis >= rank) {
       throw error(errc::invalid_axis,
@@ -176,12 +189,12 @@ class quant_params {
       }
       count *= d;
     }
-    shape_.assign(shape.begin(), shape.end());
+    a.shape.assign(shape.begin(), shape.end());
     element_count_ = count;
   }
 
-  void set_values(std::span<const float> scales, std::span<const std::int32_t> zero_points,
-                  std::size_t expected) {
+  static void set_values(arrays& a, std::span<const float> scales, std::span<const std::int32_t> zero_points,
+                         std::size_t expected) {
     if (scales.size() != expected) {
       throw error(errc::count_mismatch, std::to_string(scales.size()) + " scales given, the shape needs " +
                                             std::to_string(expected));
@@ -190,46 +203,44 @@ class quant_params {
       throw error(errc::count_mismatch, std::to_string(zero_points.size()) +
                                             " zero points given, the shape needs " + std::to_string(expected));
     }
-    scales_.assign(scales.begin(), scales.end());
+    a.scales.assign(scales.begin(), scales.end());
     if (zero_points.empty()) {
-      zero_points_.assign(expected, 0);
+      a.zero_points.assign(expected, 0);
     } else {
-      zero_points_.assign(zero_points.begin(), zero_points.end());
+      a.zero_points.assign(zero_points.begin(), zero_points.end());
     }
   }
 
-  void finish() {
+  // Validates the values of `a` and freezes them into this object.
+  void finish(arrays&& a) {
     const std::int32_t qmin = format_.qmin(), qmax = format_.qmax();
-    inv_scales_.resize(scales_.size());
-    zero_points_f_.resize(scales_.size());
-    for (std::size_t i = 0; i < scales_.size(); ++i) {
-      const float s = scales_[i];
+    a.inv_scales.resize(a.scales.size());
+    a.zero_points_f.resize(a.scales.size());
+    for (std::size_t i = 0; i < a.scales.size(); ++i) {
+      const float s = a.scales[i];
       if (!(s > 0.0f) || std::isinf(s)) {
         throw error(errc::invalid_scale, "scale[" + std::to_string(i) + "] = " + std::to_string(s) +
                                              " must be finite and > 0");
       }
-      const std::int32_t z = zero_points_[i];
+      const std::int32_t z = a.zero_points[i];
       if (z < qmin || z > qmax) {
         throw error(errc::invalid_zero_point, "zero_point[" + std::to_string(i) + "] = " + std::to_string(z) +
                                                   " is outside the code range [" + std::to_string(qmin) +
                                                   ", " + std::to_string(qmax) + "]");
       }
-      inv_scales_[i] = 1.0f / s;
-      zero_points_f_[i] = static_cast<float>(z);
+      a.inv_scales[i] = 1.0f / s;
+      a.zero_points_f[i] = static_cast<float>(z);
     }
+    a_ = std::make_shared<const arrays>(std::move(a));
   }
 
   code_format format_;
   profile numerics_;
   lowbit::granularity granularity_;
-  std::vector<std::int64_t> shape_;
   int axis_ = -1;
   std::int64_t block_size_ = 0;
   std::size_t element_count_ = 0;
-  std::vector<float> scales_;
-  std::vector<std::int32_t> zero_points_;
-  std::vector<float> inv_scales_;
-  std::vector<float> zero_points_f_;
+  std::shared_ptr<const arrays> a_;  // never null: every factory ends in finish()
 };
 
 /// Parameters that map the range [min, max] (widened to include 0) onto the code format:

@@ -509,8 +509,8 @@ std::string_view dtype_name(dtype t) noexcept {
 std::size_t npy_array::element_count() const {
   for (const std::int64_t d : shape) {
     if (d < 0) throw error(errc::invalid_shape, "npy: negative dimension in shape " + shape_repr(shape));
-    if (d == 0) return 0;
   }
+  if (std::find(shape.begin(), shape.end(), 0) != shape.end()) return 0;
   std::size_t n = 1;
   for (const std::int64_t d : shape) {
     if (n > std::numeric_limits<std::size_t>::max() / static_cast<std::size_t>(d)) {

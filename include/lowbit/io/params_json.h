@@ -15,7 +15,8 @@
 //     "zero_points": [0, ...]
 //   }
 // Reading validates the document as the quant_params factories do: every error is a lowbit::error,
-// corrupt_data for malformed JSON, a wrong schema / version / type or a missing field, and the
+// corrupt_data for malformed JSON, nesting deeper than 64 levels (unknown fields included), a wrong
+// schema / version / type or a missing field, and the
 // factory's own errc (invalid_scale, count_mismatch, ...) for values that break a parameter rule.
 #pragma once
 
