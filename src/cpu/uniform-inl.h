@@ -256,7 +256,8 @@ HWY_INLINE void Map(const In* HWY_RESTRICT in, size_t n, Out* HWY_RESTRICT out, 
 // saturation to int16 (where the zero point is added) and to bytes, and stored as one 64-byte vector.
 // Only the upper bound is clamped in float: below it, packing saturates and a byte max applies qmin
 // (cvtps2dq turns values below the int32 range into INT_MIN, which saturates the same way). NaN lanes
-// are zeroed by the conversion's mask, so they become zp. The codes equal QuantizeImpl's: round
+// are zeroed by the conversion's mask, so they become zp; the masks are formed only for groups of four
+// vectors that hold a NaN quotient. The codes equal QuantizeImpl's: round
 // before or after a clamp to integer bounds is the same, and every partial sum stays in int16
 // (|r| <= 255 above qmin - zp, |zp| <= 255).
 template <Scaling S, Rounding R, bool kStream, class Code>
@@ -269,8 +270,31 @@ class PackedBytes {
 
   HWY_INLINE void operator()(const float* HWY_RESTRICT in, Code* HWY_RESTRICT out) const {
     const DF d;
-    const __m512i a = _mm512_adds_epi16(_mm512_packs_epi32(Rounded(d, in), Rounded(d, in + 16)), zp16_);
-    const __m512i b = _mm512_adds_epi16(_mm512_packs_epi32(Rounded(d, in + 32), Rounded(d, in + 48)), zp16_);
+    __m512i r[4];
+    if constexpr (R == Rounding::kEven) {
+      __m512 q[4];
+      for (int k = 0; k < 4; ++k) {
+        const VF x = hn::LoadU(d, in + 16 * k);
+        q[k] = (S == Scaling::kMul ? hn::Mul(x, l_.inv) : hn::Div(x, l_.scale)).raw;
+      }
+      // Two compares find whether any of the 64 quotients is NaN (rare); only then does each vector
+      // pay for its own mask.
+      const __mmask16 any_nan =
+          _mm512_cmp_ps_mask(q[0], q[1], _CMP_UNORD_Q) | _mm512_cmp_ps_mask(q[2], q[3], _CMP_UNORD_Q);
+      if (HWY_LIKELY(any_nan == 0)) {
+        for (int k = 0; k < 4; ++k) r[k] = _mm512_cvtps_epi32(_mm512_min_ps(l_.hi.raw, q[k]));
+      } else {
+        for (int k = 0; k < 4; ++k) {
+          r[k] = _mm512_maskz_cvtps_epi32(_mm512_cmp_ps_mask(q[k], q[k], _CMP_ORD_Q), _mm512_min_ps(l_.hi.raw, q[k]));
+        }
+      }
+    } else {  // ties away: the full clamp of RoundedClamped (the lower bound too), NaN -> 0
+      for (int k = 0; k < 4; ++k) {
+        r[k] = RoundedClamped<S, R, false>(d, hn::LoadU(d, in + 16 * k), l_.scale, l_.inv, l_.lo, l_.hi).raw;
+      }
+    }
+    const __m512i a = _mm512_adds_epi16(_mm512_packs_epi32(r[0], r[1]), zp16_);
+    const __m512i b = _mm512_adds_epi16(_mm512_packs_epi32(r[2], r[3]), zp16_);
     // The packs interleave the four vectors per 128-bit lane; this restores element order.
     const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
     __m512i codes;
@@ -284,18 +308,6 @@ class PackedBytes {
   }
 
  private:
-  // r = round(min(q, hi)) with NaN -> 0, as int32; for away-from-zero rounding, the full clamp of
-  // RoundedClamped (the lower bound too) with NaN -> 0.
-  HWY_INLINE __m512i Rounded(DF d, const float* HWY_RESTRICT in) const {
-    const VF x = hn::LoadU(d, in);
-    if constexpr (R == Rounding::kEven) {
-      const __m512 q = (S == Scaling::kMul ? hn::Mul(x, l_.inv) : hn::Div(x, l_.scale)).raw;
-      return _mm512_maskz_cvtps_epi32(_mm512_cmp_ps_mask(q, q, _CMP_ORD_Q), _mm512_min_ps(l_.hi.raw, q));
-    } else {
-      return RoundedClamped<S, R, false>(d, x, l_.scale, l_.inv, l_.lo, l_.hi).raw;
-    }
-  }
-
   LaneParams l_;
   __m512i zp16_, qmin8_;
 };
