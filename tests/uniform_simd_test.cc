@@ -265,9 +265,10 @@ TEST_P(UniformSimd, RequantizeAllPairs) {
   RequantizeMatrix<std::int16_t, std::int16_t>(rng_);
 }
 
-// Byte codes at every output address modulo 64: per-tensor kernels store whole vectors up to the first
-// 64-byte-aligned output address and four vectors (one 64-byte store, AVX-512) at a time after it,
-// so every alignment gives a different split between the two, with guards on both sides.
+// Byte codes at every output address modulo 64 (quantize, and requantize from int16 codes): per-tensor
+// kernels store whole vectors up to the first 64-byte-aligned output address and four vectors (one
+// 64-byte store, AVX-512) at a time after it, so every alignment gives a different split between the
+// two, with guards on both sides.
 template <class Code>
 void EveryOutputAlignment(std::mt19937& rng) {
   const auto x = Inputs(0.1f, QMax<Code>(), rng, 400);
@@ -279,16 +280,28 @@ void EveryOutputAlignment(std::mt19937& rng) {
       const float qmin = QMin<Code>(narrow), qmax = QMax<Code>();
       for (float zp : {qmin, qmax, std::floor((qmin + qmax) / 2)}) {
         const run_params p{0.1f, 1.0f / 0.1f, zp, qmin, qmax, prof};
+        // Requantize to these codes from int16 codes of a finer scale (so that ties occur).
+        const run_params from{0.025f, 1.0f / 0.025f, 0.0f, -32768.0f, 32767.0f, profile::onnx};
+        std::vector<std::int16_t> codes16(kMaxN);
+        ref::quantize_run(x.data(), kMaxN, from, codes16.data());
+        std::vector<Code> want_requantized(kMaxN);
         for (std::size_t n : {0, 1, 15, 16, 17, 47, 63, 64, 65, 79, 80, 127, 128, 129, 191, 192, 193, 255, 256, 330}) {
           ref::quantize_run(x.data(), n, p, want.data());
+          ref::requantize_run(codes16.data(), n, from, p, want_requantized.data());
           for (std::size_t off = 0; off < 64; ++off) {
-            std::memset(buffer, 0x5A, sizeof(buffer));
             Code* out = buffer + kGuard + off;
+            const auto check = [&](const std::vector<Code>& expected, const char* what) {
+              ASSERT_EQ(std::memcmp(out, expected.data(), n), 0)
+                  << what << " " << to_string(prof) << " zp=" << zp << " n=" << n << " offset=" << off;
+              for (const Code* g = buffer; g < out; ++g) ASSERT_EQ(+*g, 0x5A) << what << " wrote before the output";
+              for (const Code* g = out + n; g < std::end(buffer); ++g) ASSERT_EQ(+*g, 0x5A) << what << " wrote past the end";
+            };
+            std::memset(buffer, 0x5A, sizeof(buffer));
             detail::quantize_run(x.data(), n, p, out);
-            ASSERT_EQ(std::memcmp(out, want.data(), n), 0)
-                << to_string(prof) << " zp=" << zp << " n=" << n << " offset=" << off;
-            for (const Code* g = buffer; g < out; ++g) ASSERT_EQ(+*g, 0x5A) << "wrote before the output";
-            for (const Code* g = out + n; g < std::end(buffer); ++g) ASSERT_EQ(+*g, 0x5A) << "wrote past the end";
+            check(want, "quantize");
+            std::memset(buffer, 0x5A, sizeof(buffer));
+            detail::requantize_run(codes16.data(), n, from, p, out);
+            check(want_requantized, "requantize");
           }
         }
       }

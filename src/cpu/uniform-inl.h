@@ -252,14 +252,14 @@ HWY_INLINE void Map(const In* HWY_RESTRICT in, size_t n, Out* HWY_RESTRICT out, 
 }
 
 #if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
-// One-byte codes of a per-tensor run on AVX-512: four vectors are rounded to int32, packed with signed
-// saturation to int16 (where the zero point is added) and to bytes, and stored as one 64-byte vector.
-// Only the upper bound is clamped in float: below it, packing saturates and a byte max applies qmin
-// (cvtps2dq turns values below the int32 range into INT_MIN, which saturates the same way). NaN lanes
-// are zeroed by the conversion's mask, so they become zp; the masks are formed only for groups of four
-// vectors that hold a NaN quotient. The codes equal QuantizeImpl's: round
-// before or after a clamp to integer bounds is the same, and every partial sum stays in int16
-// (|r| <= 255 above qmin - zp, |zp| <= 255).
+// One-byte codes of a per-tensor run on AVX-512 (quantize, and requantize to bytes): four vectors are
+// rounded to int32, packed with signed saturation to int16 (where the zero point is added) and to
+// bytes, and stored as one 64-byte vector. Only the upper bound is clamped in float: below it, packing
+// saturates and a byte max applies qmin (cvtps2dq turns values below the int32 range into INT_MIN,
+// which saturates the same way). NaN lanes are zeroed by the conversion's mask, so they become zp; the
+// masks are formed only for groups of four vectors that hold a NaN quotient. The codes equal the
+// per-vector path's: rounding before or after a clamp to integer bounds is the same, and every partial
+// sum stays in int16 (|r| <= 255 above qmin - zp, |zp| <= 255).
 template <Scaling S, Rounding R, bool kStream, class Code>
 class PackedBytes {
  public:
@@ -268,13 +268,15 @@ class PackedBytes {
         zp16_(_mm512_packs_epi32(l.zpi.raw, l.zpi.raw)),
         qmin8_(_mm512_set1_epi8(static_cast<char>(static_cast<int32_t>(hn::GetLane(hn::Add(l.lo, l.zp)))))) {}
 
-  HWY_INLINE void operator()(const float* HWY_RESTRICT in, Code* HWY_RESTRICT out) const {
+  // Quantizes the four float vectors load(0..3) and stores their 64 codes at out.
+  template <class Load>
+  HWY_INLINE void operator()(const Load& load, Code* HWY_RESTRICT out) const {
     const DF d;
     __m512i r[4];
     if constexpr (R == Rounding::kEven) {
       __m512 q[4];
       for (int k = 0; k < 4; ++k) {
-        const VF x = hn::LoadU(d, in + 16 * k);
+        const VF x = load(k);
         q[k] = (S == Scaling::kMul ? hn::Mul(x, l_.inv) : hn::Div(x, l_.scale)).raw;
       }
       // Two compares find whether any of the 64 quotients is NaN (rare); only then does each vector
@@ -290,7 +292,7 @@ class PackedBytes {
       }
     } else {  // ties away: the full clamp of RoundedClamped (the lower bound too), NaN -> 0
       for (int k = 0; k < 4; ++k) {
-        r[k] = RoundedClamped<S, R, false>(d, hn::LoadU(d, in + 16 * k), l_.scale, l_.inv, l_.lo, l_.hi).raw;
+        r[k] = RoundedClamped<S, R, false>(d, load(k), l_.scale, l_.inv, l_.lo, l_.hi).raw;
       }
     }
     const __m512i a = _mm512_adds_epi16(_mm512_packs_epi32(r[0], r[1]), zp16_);
@@ -323,7 +325,9 @@ HWY_INLINE void QuantizeImpl(const float* HWY_RESTRICT x, size_t n, const Src& s
 #if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
   if constexpr (sizeof(Code) == 1 && std::is_same_v<Src, RunSource>) {
     const PackedBytes<S, R, kStream, Code> packed(src.At(0, 0, false));
-    MapWide<64>(x, n, q, op, [&](size_t i) HWY_ATTR LOWBIT_LAMBDA_INLINE { packed(x + i, q + i); }, src);
+    MapWide<64>(x, n, q, op, [&](size_t i) HWY_ATTR LOWBIT_LAMBDA_INLINE {
+      packed([&](int k) HWY_ATTR LOWBIT_LAMBDA_INLINE { return hn::LoadU(d, x + i + 16 * k); }, q + i);
+    }, src);
     return;
   }
 #endif
@@ -355,10 +359,23 @@ template <Scaling S, Rounding R, class Src, class In, class Out>
 HWY_INLINE void RequantizeImpl(const In* HWY_RESTRICT q, size_t n, const Src& from, const Src& to,
                                Out* HWY_RESTRICT out) {
   const DF d;
-  Map(q, n, out, [&](const In* in, Out* o, const LaneParams& f, const LaneParams& t) HWY_ATTR LOWBIT_LAMBDA_INLINE {
+  const auto op = [&](const In* in, Out* o, const LaneParams& f, const LaneParams& t) HWY_ATTR LOWBIT_LAMBDA_INLINE {
     const VF v = hn::Mul(hn::Sub(LoadCodes(d, in), f.zp), f.scale);
     StoreCodes(d, hn::Add(Rounded<S, R, true>(d, v, t), t.zpi), o);
-  }, from, to);
+  };
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+  if constexpr (sizeof(Out) == 1 && std::is_same_v<Src, RunSource>) {  // one-byte codes: as QuantizeImpl
+    const LaneParams& f = from.At(0, 0, false);
+    const PackedBytes<S, R, false, Out> packed(to.At(0, 0, false));
+    MapWide<64>(q, n, out, op, [&](size_t i) HWY_ATTR LOWBIT_LAMBDA_INLINE {
+      packed([&](int k) HWY_ATTR LOWBIT_LAMBDA_INLINE {
+        return hn::Mul(hn::Sub(LoadCodes(d, q + i + 16 * k), f.zp), f.scale);
+      }, out + i);
+    }, from, to);
+    return;
+  }
+#endif
+  Map(q, n, out, op, from, to);
 }
 
 // Footprint (bytes read + written) from which quantize and dequantize stream their output past the
