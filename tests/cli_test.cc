@@ -212,6 +212,53 @@ TEST_F(Cli, BadInputIsOneLineAndNonZeroStatus) {
   expect_error("report " + path("c.npy").string() + " --hilbert", "constant");
   expect_error("frobnicate", "frobnicate");
   expect_error("calibrate --in " + x, "--params");  // a required option
+  // A message names its errc once.
+  const result twice = run("calibrate --in " + x + " --calibrator percentile:50 --params " + path("p2.json").string());
+  EXPECT_EQ(twice.err.find("lowbit:", 1), std::string::npos) << twice.err;
+  // Codes outside a narrower format than their storage (4-bit codes in uint8) are refused.
+  {
+    const std::vector<std::uint8_t> codes = {0, 5, 15, 16};
+    io::write_npy<std::uint8_t>(path("q4.npy"), std::span<const std::uint8_t>(codes), std::vector<std::int64_t>{4});
+    io::save_params(path("p4.json"), quant_params::per_tensor(code_format::uint4(), 0.2f, 0));
+  }
+  expect_error("dequantize --in " + path("q4.npy").string() + " --params " + path("p4.json").string() + " --out " +
+                   path("y4.npy").string(), "code 16 at index 3 is outside the 4-bit code range [0, 15]");
+  EXPECT_FALSE(fs::exists(path("y4.npy")));
+  // Output that cannot be written to the standard output is a failure.
+  const int full = std::system((std::string(LOWBIT_CLI_PATH) + " report " + x + " --bits 8 >/dev/full 2>/dev/null").c_str());
+  EXPECT_TRUE(WIFEXITED(full) && WEXITSTATUS(full) == 1) << full;
+}
+
+// Outputs are written to a temporary file and renamed over the target: an output that replaces its
+// own input works, and a failed write leaves no partial or temporary file behind.
+TEST_F(Cli, OutputsReplaceTheTargetWhole) {
+  io::write_npy<float>(path("x.npy"), std::span<const float>(weights(12)), std::vector<std::int64_t>{3, 4});
+  const std::string x = path("x.npy").string();
+  ASSERT_EQ(run("quantize --in " + x + " --scale 0.01 --dtype int16 --out " + x).status, 0);
+  const io::npy_array q = io::read_npy(path("x.npy"));
+  EXPECT_EQ(q.type, io::dtype::i16);
+  EXPECT_EQ(q.shape, (std::vector<std::int64_t>{3, 4}));
+  std::size_t files = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir_)) ++files;
+  EXPECT_EQ(files, 3u);  // x.npy, stdout.txt, stderr.txt: no temporary left
+  expect_error("quantize --in " + x + " --scale 0.01 --dtype int16 --out " + path("missing_dir/q.npy").string(),
+               "io_failure");
+}
+
+// ema averages per batch, and the whole tensor is one batch: the result must not depend on the
+// chunks the tool reads a large tensor in (2 Mi values: the first half in [-1, 1], the second in
+// [-100, 100]; one batch gives min-max's range).
+TEST_F(Cli, EmaSeesTheTensorAsOneBatch) {
+  std::vector<float> v(std::size_t{2} << 20);
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    const float u = static_cast<float>(i % 1000) / 500.0f - 1.0f;
+    v[i] = i < v.size() / 2 ? u : 100.0f * u;
+  }
+  io::write_npy<float>(path("big.npy"), std::span<const float>(v), std::vector<std::int64_t>{static_cast<std::int64_t>(v.size())});
+  const std::string big = path("big.npy").string();
+  ASSERT_EQ(run("calibrate --in " + big + " --calibrator ema:0.5 --params " + path("ema.json").string()).status, 0);
+  ASSERT_EQ(run("calibrate --in " + big + " --calibrator minmax --params " + path("mm.json").string()).status, 0);
+  EXPECT_EQ(io::load_params(path("ema.json")), io::load_params(path("mm.json")));
 }
 
 }  // namespace

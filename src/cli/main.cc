@@ -103,6 +103,15 @@ void run_dequantize(const fs::path& in, const quant_params& p, const fs::path& o
   check_shape(p, a.shape, in);
   with_code_type(p.format(), [&]<class Code>() {
     const std::span<const Code> q = a.values<Code>();  // throws type_mismatch for another dtype
+    const code_format f = p.format();
+    for (std::size_t i = 0; i < q.size(); ++i) {  // narrower formats (int4, 12 bits, ...) in wider storage
+      if (q[i] < f.qmin() || q[i] > f.qmax()) {
+        throw error(errc::invalid_argument, in.string() + ": code " + std::to_string(+q[i]) + " at index " +
+                                                std::to_string(i) + " is outside the " + std::to_string(f.bits) +
+                                                "-bit code range [" + std::to_string(f.qmin()) + ", " +
+                                                std::to_string(f.qmax()) + "]");
+      }
+    }
     std::vector<float> y(q.size());
     dequantize_all<Code>(q, p, y);
     io::write_npy<float>(out, y, a.shape);
@@ -116,8 +125,10 @@ void run_calibrate(const fs::path& in, std::optional<int> axis, const std::strin
   const profile numerics = parse_profile(prof);
   const float_tensor x = read_floats(in);
   observer obs = axis ? observer(spec, *axis) : observer(spec);
-  if (axis) {
-    obs.observe(x.values, x.shape);
+  if (axis || spec.kind == calibrator::moving_average) {
+    // ema averages per batch: the tensor is one batch, not one per progress chunk.
+    if (axis) obs.observe(x.values, x.shape);
+    else obs.observe(std::span<const float>(x.values));
   } else {
     progress bar("calibrate", x.values.size());
     const std::span<const float> all(x.values);
@@ -315,6 +326,11 @@ int run(int argc, char** argv) {
     return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "lowbit: error: %s\n", e.what());
+    return 1;
+  }
+  // Output lost on a full disk or a closed pipe is a failure too.
+  if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+    std::fprintf(stderr, "lowbit: io_failure: cannot write the standard output\n");
     return 1;
   }
   return 0;
