@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <limits>
 #include <numeric>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -51,6 +52,24 @@ inline void check_curve(hilbert_layout layout, double lo, double hi, const char*
 
 /// The shape checks of the map APIs: `values` values in `batch` images, `channel_values` map elements
 /// (must be channels * values) and `distance` distances (0 or values).
+/// The map APIs read their inputs and write their outputs in chunks on several threads, through
+/// restrict-qualified kernels: spans that share memory (in-place decoding) would race or read what
+/// was already written. Throws invalid_argument when two non-empty spans overlap.
+template <class... Spans>
+void check_disjoint(const char* what, const Spans&... spans) {
+  const std::span<const std::byte> s[] = {std::as_bytes(spans)...};
+  for (std::size_t i = 0; i < sizeof...(Spans); ++i) {
+    for (std::size_t j = i + 1; j < sizeof...(Spans); ++j) {
+      if (s[i].empty() || s[j].empty()) continue;
+      const auto a = reinterpret_cast<std::uintptr_t>(s[i].data());
+      const auto b = reinterpret_cast<std::uintptr_t>(s[j].data());
+      if (a < b + s[j].size() && b < a + s[i].size()) {
+        throw error(errc::invalid_argument, std::string(what) + ": input and output spans overlap (in-place maps are not supported)");
+      }
+    }
+  }
+}
+
 inline void check_map(std::size_t values, std::size_t batch, std::size_t channels, std::size_t channel_values,
                       std::size_t distance, const char* what) {
   if (batch == 0 ? values != 0 : values % batch != 0) {

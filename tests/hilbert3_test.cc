@@ -113,6 +113,13 @@ TEST(Hilbert3Curve, Validation) {
   EXPECT_EQ(error_of([] { hilbert3_curve(2, hilbert_layout::full_range, std::nan(""), 1.0); }), errc::invalid_range);
   EXPECT_EQ(error_of([] { hilbert3_curve(2, hilbert_layout::full_range, -1e308, 1e308); }, "float range"),
             errc::invalid_range);
+  {
+    std::vector<float> buf(3 * 64, 0.5f);
+    const std::span<float> all(buf);
+    const hilbert3_curve c1(1, hilbert_layout::full_range);
+    EXPECT_EQ(error_of([&] { c1.decode_map(all, 1, hilbert_map_layout::interleaved, all.first(64), {}, 2); }, "overlap"),
+              errc::invalid_argument);
+  }
   EXPECT_EQ(error_of([] {
               hilbert3_curve(2, hilbert_layout::full_range, 0.0, std::numeric_limits<double>::infinity());
             }),

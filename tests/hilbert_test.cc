@@ -91,6 +91,21 @@ TEST(HilbertCurve, Validation) {
   // The values are float: bounds beyond FLT_MAX (and a width beyond DBL_MAX) have no float decode.
   expect_errc(lowbit::errc::invalid_range, [] { hilbert_curve(2, hilbert_layout::cell_centre, -1e308, 1e308); });
   expect_errc(lowbit::errc::invalid_range, [] { hilbert_curve(2, hilbert_layout::cell_centre, 0.0, 1e39); });
+  // In-place maps would race between worker threads: overlapping spans are refused.
+  {
+    std::vector<float> buf(2 * 64, 0.5f);
+    const std::span<float> all(buf);
+    const hilbert_curve c2(2, hilbert_layout::full_range);
+    expect_errc(lowbit::errc::invalid_argument,
+                [&] { c2.decode_map(all, 1, hilbert_map_layout::interleaved, all.first(64), {}, 2); });
+    expect_errc(lowbit::errc::invalid_argument,
+                [&] { c2.decode_map(all.first(128), 1, hilbert_map_layout::planar, all.last(64), {}, 1); });
+    expect_errc(lowbit::errc::invalid_argument, [&] { c2.encode_map(all.first(64), 1, hilbert_map_layout::planar, all); });
+    std::vector<float> xy(128, 0.5f), t(64), d(64);
+    EXPECT_NO_THROW(c2.decode_map(xy, 1, hilbert_map_layout::interleaved, t, d, 2));
+    expect_errc(lowbit::errc::invalid_argument,
+                [&] { c2.decode_map(xy, 1, hilbert_map_layout::interleaved, t, std::span<float>(t), 2); });
+  }
   const hilbert_curve widest(2, hilbert_layout::full_range, -std::numeric_limits<float>::max(),
                              std::numeric_limits<float>::max());
   EXPECT_EQ(widest.decode(1.0f, 0.0f).t, std::numeric_limits<float>::max());

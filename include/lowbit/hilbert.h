@@ -132,6 +132,7 @@ class hilbert_curve {
   /// the float paths, ~256K for code-pair table lookups) use fewer workers or the calling thread alone.
   /// Arguments are checked before any work starts; workers never throw. The results are bit-identical
   /// for every thread count. A worker that cannot be started (std::system_error) runs on the caller.
+  /// Input and output spans must not overlap (no in-place maps): errc::invalid_argument.
   void encode_map(std::span<const float> t, std::size_t batch, hilbert_map_layout layout, std::span<float> xy,
                   unsigned threads = 1) const;
   /// decode of a two-channel map in `layout` into t (batch * P values) and optional distances, with

@@ -118,7 +118,8 @@ class hilbert3_curve {
   /// a thread (under ~16K values per worker for the float paths, ~256K for code-triple table lookups)
   /// use fewer workers or the calling thread alone. Arguments are checked before any work starts;
   /// workers never throw. The results are bit-identical for every thread count. A worker that cannot
-  /// be started (std::system_error) runs on the caller.
+  /// be started (std::system_error) runs on the caller. Input and output spans must not overlap (no
+  /// in-place maps): errc::invalid_argument.
   void encode_map(std::span<const float> t, std::size_t batch, hilbert_map_layout layout, std::span<float> xyz,
                   unsigned threads = 1) const;
   /// decode of a three-channel map in `layout` into t (batch * P values) and optional distances, with
