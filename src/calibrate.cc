@@ -738,10 +738,7 @@ calibrator_spec calibrator_spec::parse(std::string_view text) {
   try {
     validate(spec);
   } catch (const error& e) {
-    std::string why = e.what();  // "lowbit: <errc>: <message>": keep the message only
-    const std::string prefix = std::string("lowbit: ") + lowbit::to_string(e.code()) + ": ";
-    if (why.compare(0, prefix.size(), prefix) == 0) why.erase(0, prefix.size());
-    fail(why);
+    fail(e.message());
   }
   return spec;
 }

@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <cstddef>
 #include <stdexcept>
 #include <string>
 
@@ -57,8 +58,13 @@ class error : public std::invalid_argument {
   error(errc code, const std::string& message)
       : std::invalid_argument(std::string("lowbit: ") + to_string(code) + ": " + message), code_(code) {}
   errc code() const noexcept { return code_; }
+  /// what() without its "lowbit: <errc>: " prefix, for wrapping the message in another error.
+  const char* message() const noexcept { return what() + prefix_length(); }
 
  private:
+  std::size_t prefix_length() const noexcept {
+    return std::char_traits<char>::length("lowbit: ") + std::char_traits<char>::length(to_string(code_)) + 2;
+  }
   errc code_;
 };
 

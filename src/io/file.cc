@@ -72,10 +72,7 @@ void write_file(const std::filesystem::path& path, std::span<const std::byte> by
 }
 
 void rethrow_naming(const error& e, const std::filesystem::path& path) {
-  std::string message = e.what();  // "lowbit: <errc>: <message>"
-  const std::string prefix = std::string("lowbit: ") + to_string(e.code()) + ": ";
-  if (message.compare(0, prefix.size(), prefix) == 0) message.erase(0, prefix.size());
-  throw error(e.code(), quoted(path) + ": " + message);
+  throw error(e.code(), quoted(path) + ": " + e.message());
 }
 
 }  // namespace lowbit::io::detail
