@@ -293,8 +293,7 @@ void hilbert_curve::decode(std::span<const float> xy, std::span<float> t, std::s
 
 void hilbert_curve::encode_map(std::span<const float> t, std::size_t batch, hilbert_map_layout layout,
                                std::span<float> xy, unsigned threads) const {
-  check_map(t.size(), batch, 2, xy.size(), 0, "hilbert_curve::encode_map");
-  check_disjoint("hilbert_curve::encode_map", t, xy);
+  check_map(t, batch, 2, xy, std::span<const float>(), "hilbert_curve::encode_map");
   const std::size_t pixels = batch ? t.size() / batch : 0;
   const float* in = t.data();
   float* out = xy.data();
@@ -313,8 +312,7 @@ void hilbert_curve::encode_map(std::span<const float> t, std::size_t batch, hilb
 
 void hilbert_curve::decode_map(std::span<const float> xy, std::size_t batch, hilbert_map_layout layout,
                                std::span<float> t, std::span<float> distance, unsigned threads) const {
-  check_map(t.size(), batch, 2, xy.size(), distance.size(), "hilbert_curve::decode_map");
-  check_disjoint("hilbert_curve::decode_map", t, xy, distance);
+  check_map(t, batch, 2, xy, distance, "hilbert_curve::decode_map");
   const std::size_t pixels = batch ? t.size() / batch : 0;
   const detail::hilbert_kernel_args args = detail::hilbert_kernel_args_of(*this);
   const float* in = xy.data();
@@ -429,8 +427,7 @@ void hilbert_quantizer<Code>::decode(std::span<const Code> codes, std::span<floa
 template <code_storage Code>
 void hilbert_quantizer<Code>::encode_map(std::span<const float> t, std::size_t batch, hilbert_map_layout layout,
                                          std::span<Code> codes, unsigned threads) const {
-  check_map(t.size(), batch, 2, codes.size(), 0, "hilbert_quantizer::encode_map");
-  check_disjoint("hilbert_quantizer::encode_map", t, codes);
+  check_map(t, batch, 2, codes, std::span<const float>(), "hilbert_quantizer::encode_map");
   const std::size_t pixels = batch ? t.size() / batch : 0;
   const ref::run_params rx = ref::run_params_of(px_), ry = ref::run_params_of(py_);
   const float* in = t.data();
@@ -453,8 +450,7 @@ void hilbert_quantizer<Code>::encode_map(std::span<const float> t, std::size_t b
 template <code_storage Code>
 void hilbert_quantizer<Code>::decode_map(std::span<const Code> codes, std::size_t batch, hilbert_map_layout layout,
                                          std::span<float> t, std::span<float> distance, unsigned threads) const {
-  check_map(t.size(), batch, 2, codes.size(), distance.size(), "hilbert_quantizer::decode_map");
-  check_disjoint("hilbert_quantizer::decode_map", t, codes, distance);
+  check_map(t, batch, 2, codes, distance, "hilbert_quantizer::decode_map");
   const std::size_t pixels = batch ? t.size() / batch : 0;
   const Code* in = codes.data();
   float* out = t.data();

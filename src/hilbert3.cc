@@ -403,8 +403,7 @@ void hilbert3_curve::decode(std::span<const float> xyz, std::span<float> t, std:
 
 void hilbert3_curve::encode_map(std::span<const float> t, std::size_t batch, hilbert_map_layout layout,
                                 std::span<float> xyz, unsigned threads) const {
-  check_map(t.size(), batch, 3, xyz.size(), 0, "hilbert3_curve::encode_map");
-  check_disjoint("hilbert3_curve::encode_map", t, xyz);
+  check_map(t, batch, 3, xyz, std::span<const float>(), "hilbert3_curve::encode_map");
   const std::size_t pixels = batch ? t.size() / batch : 0;
   const float* in = t.data();
   float* out = xyz.data();
@@ -424,8 +423,7 @@ void hilbert3_curve::encode_map(std::span<const float> t, std::size_t batch, hil
 
 void hilbert3_curve::decode_map(std::span<const float> xyz, std::size_t batch, hilbert_map_layout layout,
                                 std::span<float> t, std::span<float> distance, unsigned threads) const {
-  check_map(t.size(), batch, 3, xyz.size(), distance.size(), "hilbert3_curve::decode_map");
-  check_disjoint("hilbert3_curve::decode_map", t, xyz, distance);
+  check_map(t, batch, 3, xyz, distance, "hilbert3_curve::decode_map");
   const std::size_t pixels = batch ? t.size() / batch : 0;
   const float* in = xyz.data();
   float* out = t.data();
@@ -545,8 +543,7 @@ void hilbert3_quantizer<Code>::decode(std::span<const Code> codes, std::span<flo
 template <code_storage Code>
 void hilbert3_quantizer<Code>::encode_map(std::span<const float> t, std::size_t batch, hilbert_map_layout layout,
                                           std::span<Code> codes, unsigned threads) const {
-  check_map(t.size(), batch, 3, codes.size(), 0, "hilbert3_quantizer::encode_map");
-  check_disjoint("hilbert3_quantizer::encode_map", t, codes);
+  check_map(t, batch, 3, codes, std::span<const float>(), "hilbert3_quantizer::encode_map");
   const std::size_t pixels = batch ? t.size() / batch : 0;
   const ref::run_params rp[3] = {ref::run_params_of(px_), ref::run_params_of(py_), ref::run_params_of(pz_)};
   const float* in = t.data();
@@ -569,8 +566,7 @@ void hilbert3_quantizer<Code>::encode_map(std::span<const float> t, std::size_t 
 template <code_storage Code>
 void hilbert3_quantizer<Code>::decode_map(std::span<const Code> codes, std::size_t batch, hilbert_map_layout layout,
                                           std::span<float> t, std::span<float> distance, unsigned threads) const {
-  check_map(t.size(), batch, 3, codes.size(), distance.size(), "hilbert3_quantizer::decode_map");
-  check_disjoint("hilbert3_quantizer::decode_map", t, codes, distance);
+  check_map(t, batch, 3, codes, distance, "hilbert3_quantizer::decode_map");
   const std::size_t pixels = batch ? t.size() / batch : 0;
   const Code* in = codes.data();
   float* out = t.data();

@@ -50,40 +50,39 @@ inline void check_curve(hilbert_layout layout, double lo, double hi, const char*
   }
 }
 
-/// The shape checks of the map APIs: `values` values in `batch` images, `channel_values` map elements
-/// (must be channels * values) and `distance` distances (0 or values).
-/// The map APIs read their inputs and write their outputs in chunks on several threads, through
-/// restrict-qualified kernels: spans that share memory (in-place decoding) would race or read what
-/// was already written. Throws invalid_argument when two non-empty spans overlap.
-template <class... Spans>
-void check_disjoint(const char* what, const Spans&... spans) {
-  const std::span<const std::byte> s[] = {std::as_bytes(spans)...};
-  for (std::size_t i = 0; i < sizeof...(Spans); ++i) {
-    for (std::size_t j = i + 1; j < sizeof...(Spans); ++j) {
-      if (s[i].empty() || s[j].empty()) continue;
-      const auto a = reinterpret_cast<std::uintptr_t>(s[i].data());
-      const auto b = reinterpret_cast<std::uintptr_t>(s[j].data());
-      if (a < b + s[j].size() && b < a + s[i].size()) {
-        throw error(errc::invalid_argument, std::string(what) + ": input and output spans overlap (in-place maps are not supported)");
-      }
-    }
-  }
-}
-
-inline void check_map(std::size_t values, std::size_t batch, std::size_t channels, std::size_t channel_values,
-                      std::size_t distance, const char* what) {
+/// The checks of the map APIs, before any work starts: `t` holds the values of `batch` images,
+/// `channel_values` (the map) channels * t.size() elements, `distance` 0 or t.size() distances; and no
+/// two non-empty spans share memory. The maps read their inputs and write their outputs in chunks on
+/// several threads, through restrict-qualified kernels: in-place maps would race or read what was
+/// already written, so overlap is invalid_argument.
+template <class T, class C, class D>
+void check_map(std::span<T> t, std::size_t batch, std::size_t channels, std::span<C> channel_values,
+               std::span<D> distance, const char* what) {
+  const std::size_t values = t.size();
   if (batch == 0 ? values != 0 : values % batch != 0) {
     throw error(errc::invalid_shape, std::string(what) + ": " + std::to_string(values) +
                                          " values do not split into " + std::to_string(batch) + " images");
   }
-  if (channel_values != channels * values) {
+  if (channel_values.size() != channels * values) {
     throw error(errc::size_mismatch, std::string(what) + ": " + std::to_string(values) + " values need " +
                                          std::to_string(channels * values) + " channel values, " +
-                                         std::to_string(channel_values) + " given");
+                                         std::to_string(channel_values.size()) + " given");
   }
-  if (distance != 0 && distance != values) {
-    throw error(errc::size_mismatch, std::string(what) + ": " + std::to_string(distance) +
+  if (!distance.empty() && distance.size() != values) {
+    throw error(errc::size_mismatch, std::string(what) + ": " + std::to_string(distance.size()) +
                                          " distances given for " + std::to_string(values) + " values");
+  }
+  const std::span<const std::byte> spans[] = {std::as_bytes(t), std::as_bytes(channel_values), std::as_bytes(distance)};
+  for (std::size_t i = 0; i < 3; ++i) {
+    for (std::size_t j = i + 1; j < 3; ++j) {
+      if (spans[i].empty() || spans[j].empty()) continue;
+      const auto a = reinterpret_cast<std::uintptr_t>(spans[i].data());
+      const auto b = reinterpret_cast<std::uintptr_t>(spans[j].data());
+      if (a < b + spans[j].size() && b < a + spans[i].size()) {
+        throw error(errc::invalid_argument,
+                    std::string(what) + ": input and output spans overlap (in-place maps are not supported)");
+      }
+    }
   }
 }
 
