@@ -125,10 +125,10 @@ void run_calibrate(const fs::path& in, std::optional<int> axis, const std::strin
   const profile numerics = parse_profile(prof);
   const float_tensor x = read_floats(in);
   observer obs = axis ? observer(spec, *axis) : observer(spec);
-  if (axis || spec.kind == calibrator::moving_average) {
-    // ema averages per batch: the tensor is one batch, not one per progress chunk.
-    if (axis) obs.observe(x.values, x.shape);
-    else obs.observe(std::span<const float>(x.values));
+  if (axis) {
+    obs.observe(x.values, x.shape);
+  } else if (spec.kind == calibrator::moving_average) {
+    obs.observe(std::span<const float>(x.values));  // ema averages per batch: the tensor is one batch
   } else {
     progress bar("calibrate", x.values.size());
     const std::span<const float> all(x.values);
