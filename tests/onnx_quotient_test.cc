@@ -7,7 +7,7 @@
 // separates two one-byte codes (|m| <= 255.5), and only scales in [1, 2): the step scales exactly with
 // powers of two. These tests check those inputs (and their neighbours) for a sample of the 2^23 scale
 // mantissas, the formula itself and then the kernels on every compiled target; LOWBIT_FULL_SWEEP=1 runs
-// the formula over all 2^23 mantissas (about 2 minutes on two cores; run 2026-11-24: 3.4e10 inputs,
+// the formula over all 2^23 mantissas (5 minutes on two cores; run 2026-11-24: 3.4e10 inputs,
 // no difference, while the plain product x * r rounds to another integer at 6.6% of them).
 #include <gtest/gtest.h>
 
