@@ -253,35 +253,36 @@ HWY_INLINE void Map(const In* HWY_RESTRICT in, size_t n, Out* HWY_RESTRICT out, 
 }
 
 #if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
-// Whether PackedBytes forms onnx quotients by the corrected reciprocal product (see there).
+// Whether PackedBytes forms x / scale (onnx, tflite) by the corrected reciprocal product (see there).
 inline bool CorrectedQuotientScale(float scale) { return scale >= 0x1p-60f && scale <= 0x1p60f; }
 
 // One-byte codes of a per-tensor run on AVX-512 (quantize, and requantize to bytes): four vectors are
 // rounded to int32, packed with signed saturation to int16 (where the zero point is added) and to
 // bytes, and stored as one 64-byte vector. Only the upper bound is clamped in float: below it, packing
-// saturates and a byte max applies qmin (cvtps2dq turns values below the int32 range into INT_MIN,
-// which saturates the same way). NaN lanes are zeroed by the conversion's mask, so they become zp; the
+// saturates and a byte max applies qmin (cvtps2dq and cvttps2dq turn values below the int32 range
+// into INT_MIN, which saturates the same way). NaN lanes are zeroed by the conversion's mask, so they become zp; the
 // masks are formed only for groups of four vectors that hold a NaN quotient. The codes equal the
 // per-vector path's: rounding before or after a clamp to integer bounds is the same, and every partial
 // sum stays in int16 (|r| <= 255 above qmin - zp, |zp| <= 255).
 //
-// For onnx (x / scale, ties to even) the quotient is not divided but corrected (Markstein's step): with
-// r = 1/scale rounded, q0 = x * r, e = fma(-q0, scale, x), q = fma(e, r, q0). This q differs from the
-// IEEE quotient x / scale only where x / scale lies within 2^-22 ulp of a midpoint between two floats,
-// as q0 is within 2 ulps of x / scale and the step cuts that error to |x / scale| * 2^-46 before its one
-// rounding. Rounding q to an integer then differs only if that midpoint is adjacent to a half-integer m,
-// so only the two floats x nearest to (midpoint * scale) can be affected; the step scales exactly with
-// powers of two of the scale. tests/onnx_quotient_test.cc checks those floats for every scale
-// mantissa (all 2^23 in its full run, which found no difference) and every |m| <= 255.5, the half-integers
-// that separate two codes of a one-byte format. The corrected form is used for scales in
-// [2^-60, 2^60], where every quantity above stays a normal float; NaN, ±Inf, and quotients that
-// overflow make q NaN, and such groups are divided (the masked path).
+// For the division profiles (onnx, tflite: x / scale) the quotient is not divided but corrected
+// (Markstein's step): with r = 1/scale rounded, q0 = x * r, e = fma(-q0, scale, x), q = fma(e, r, q0).
+// This q differs from the IEEE quotient x / scale only where x / scale lies within 2^-22 ulp of a
+// midpoint between two floats, as q0 is within 2 ulps of x / scale and the step cuts that error to
+// |x / scale| * 2^-46 before its one rounding. Rounding q to an integer (either tie rule) then differs
+// only if that midpoint is adjacent to a half-integer m, so only the two floats x nearest to
+// (midpoint * scale) can be affected; the step scales exactly with powers of two of the scale.
+// tests/corrected_quotient_test.cc checks those floats for every scale mantissa (all 2^23 in its full
+// run, which found no difference) and every |m| <= 255.5, the half-integers that separate two codes of
+// a one-byte format. The corrected form is used for scales in [2^-60, 2^60], where every quantity
+// above stays a normal float; NaN, ±Inf, and quotients that overflow make q NaN, and such groups are
+// divided (the masked path).
 template <Scaling S, Rounding R, bool kStream, class Code>
 class PackedBytes {
  public:
   explicit PackedBytes(const LaneParams& l)
       : l_(l),
-        corrected_(S == Scaling::kDiv && R == Rounding::kEven && CorrectedQuotientScale(hn::GetLane(l.scale))),
+        corrected_(S == Scaling::kDiv && CorrectedQuotientScale(hn::GetLane(l.scale))),
         zp16_(_mm512_packs_epi32(l.zpi.raw, l.zpi.raw)),
         qmin8_(_mm512_set1_epi8(static_cast<char>(static_cast<int32_t>(hn::GetLane(hn::Add(l.lo, l.zp)))))) {}
 
@@ -289,37 +290,46 @@ class PackedBytes {
   template <class Load>
   HWY_INLINE void operator()(const Load& load, Code* HWY_RESTRICT out) const {
     const DF d;
+    __m512 q[4];
+    for (int k = 0; k < 4; ++k) {
+      const VF x = load(k);
+      if (S == Scaling::kMul) {
+        q[k] = hn::Mul(x, l_.inv).raw;
+      } else if (corrected_) {
+        const __m512 q0 = _mm512_mul_ps(x.raw, l_.inv.raw);
+        q[k] = _mm512_fmadd_ps(_mm512_fnmadd_ps(q0, l_.scale.raw, x.raw), l_.inv.raw, q0);
+      } else {
+        q[k] = hn::Div(x, l_.scale).raw;
+      }
+    }
+    // Two compares find whether any of the 64 quotients is NaN (rare); only then does each vector
+    // pay for its own mask.
+    const __mmask16 any_nan =
+        _mm512_cmp_ps_mask(q[0], q[1], _CMP_UNORD_Q) | _mm512_cmp_ps_mask(q[2], q[3], _CMP_UNORD_Q);
+    if (HWY_UNLIKELY(any_nan != 0) && corrected_) {  // also NaN for ±Inf and overflow: divide
+      for (int k = 0; k < 4; ++k) q[k] = hn::Div(load(k), l_.scale).raw;
+    }
     __m512i r[4];
     if constexpr (R == Rounding::kEven) {
-      __m512 q[4];
-      for (int k = 0; k < 4; ++k) {
-        const VF x = load(k);
-        if (S == Scaling::kMul) {
-          q[k] = hn::Mul(x, l_.inv).raw;
-        } else if (corrected_) {
-          const __m512 q0 = _mm512_mul_ps(x.raw, l_.inv.raw);
-          q[k] = _mm512_fmadd_ps(_mm512_fnmadd_ps(q0, l_.scale.raw, x.raw), l_.inv.raw, q0);
-        } else {
-          q[k] = hn::Div(x, l_.scale).raw;
-        }
-      }
-      // Two compares find whether any of the 64 quotients is NaN (rare); only then does each vector
-      // pay for its own mask.
-      const __mmask16 any_nan =
-          _mm512_cmp_ps_mask(q[0], q[1], _CMP_UNORD_Q) | _mm512_cmp_ps_mask(q[2], q[3], _CMP_UNORD_Q);
       if (HWY_LIKELY(any_nan == 0)) {
         for (int k = 0; k < 4; ++k) r[k] = _mm512_cvtps_epi32(_mm512_min_ps(l_.hi.raw, q[k]));
       } else {
-        if (corrected_) {  // a corrected quotient is also NaN for ±Inf and overflow: divide
-          for (int k = 0; k < 4; ++k) q[k] = hn::Div(load(k), l_.scale).raw;
-        }
         for (int k = 0; k < 4; ++k) {
           r[k] = _mm512_maskz_cvtps_epi32(_mm512_cmp_ps_mask(q[k], q[k], _CMP_ORD_Q), _mm512_min_ps(l_.hi.raw, q[k]));
         }
       }
-    } else {  // ties away: the full clamp of RoundedClamped (the lower bound too), NaN -> 0
+    } else {
+      // Ties away from zero: v + copysign(0.5 - 2^-25, v), truncated, equals round-half-away(v) for
+      // every finite float v (checked over all 2^32 bit patterns); its conversion saturates as above.
+      const __m512 below_half = _mm512_set1_ps(0.49999997f);
+      const __m512 sign = _mm512_castsi512_ps(_mm512_set1_epi32(INT32_MIN));
       for (int k = 0; k < 4; ++k) {
-        r[k] = RoundedClamped<S, R, false>(d, load(k), l_.scale, l_.inv, l_.lo, l_.hi).raw;
+        const __m512 v = _mm512_min_ps(l_.hi.raw, q[k]);
+        const __m512 away = _mm512_add_ps(v, _mm512_castsi512_ps(_mm512_ternarylogic_epi32(
+            _mm512_castps_si512(sign), _mm512_castps_si512(v), _mm512_castps_si512(below_half), 0xCA)));
+        r[k] = HWY_LIKELY(any_nan == 0)
+                   ? _mm512_cvttps_epi32(away)
+                   : _mm512_maskz_cvttps_epi32(_mm512_cmp_ps_mask(q[k], q[k], _CMP_ORD_Q), away);
       }
     }
     const __m512i a = _mm512_adds_epi16(_mm512_packs_epi32(r[0], r[1]), zp16_);

@@ -1,4 +1,5 @@
-// The onnx profile's codes are round(x / scale) with IEEE float32 division. The AVX-512 one-byte kernel
+// The division profiles' codes (onnx: ties to even, tflite: ties away from zero) are round(x / scale)
+// with IEEE float32 division. The AVX-512 one-byte kernel
 // (src/cpu/uniform-inl.h, PackedBytes) does not divide: it corrects the reciprocal product,
 //   q0 = x * r, e = fma(-q0, scale, x), q = fma(e, r, q0), r = 1 / scale rounded,
 // and relies on q rounding to the same integer as x / scale. That can fail only where x / scale lies
@@ -87,7 +88,7 @@ sweep_result sweep(std::uint32_t stride, unsigned threads) {
   return total;
 }
 
-TEST(OnnxQuotient, CorrectedProductEqualsDivisionAtEveryCodeBoundary) {
+TEST(CorrectedQuotient, CorrectedProductEqualsDivisionAtEveryCodeBoundary) {
   const char* full = std::getenv("LOWBIT_FULL_SWEEP");
   const bool all = full != nullptr && std::string(full) == "1";
   const std::uint32_t stride = all ? 1 : 509;  // 509 is prime: the sample spreads over every mantissa bit
@@ -103,7 +104,19 @@ TEST(OnnxQuotient, CorrectedProductEqualsDivisionAtEveryCodeBoundary) {
                        static_cast<unsigned long long>(r.plain_rounds_differently));
 }
 
-class OnnxQuotientKernel : public ::testing::TestWithParam<std::int64_t> {
+// Quantizes x with p on the active target and with the reference; fails at the first difference.
+template <class Code>
+void expect_reference_codes(const std::vector<float>& x, const ref::run_params& p) {
+  std::vector<Code> got(x.size()), want(x.size());
+  detail::quantize_run(x.data(), x.size(), p, got.data());
+  ref::quantize_run(x.data(), x.size(), p, want.data());
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    ASSERT_EQ(got[i], want[i]) << to_string(p.numerics) << " x=" << x[i] << " scale=" << p.scale
+                               << " zp=" << p.zero_point;
+  }
+}
+
+class CorrectedQuotientKernel : public ::testing::TestWithParam<std::int64_t> {
  protected:
   void SetUp() override { detail::force_target(GetParam()); }
   void TearDown() override { detail::force_target(0); }
@@ -112,7 +125,7 @@ class OnnxQuotientKernel : public ::testing::TestWithParam<std::int64_t> {
 // The kernels at those inputs, for formats whose codes together need every boundary |m| <= 255.5:
 // uint8 with zero point 0 and 255, int8 with zero point -128, 0, 127 (narrow too). Scales: sampled
 // mantissas at exponents inside the corrected range [2^-60, 2^60], at its ends and just outside.
-TEST_P(OnnxQuotientKernel, ByteCodesEqualTheReferenceAtEveryCodeBoundary) {
+TEST_P(CorrectedQuotientKernel, ByteCodesEqualTheReferenceAtEveryCodeBoundary) {
   struct format {
     bool is_signed;
     float zp, qmin, qmax;
@@ -122,8 +135,6 @@ TEST_P(OnnxQuotientKernel, ByteCodesEqualTheReferenceAtEveryCodeBoundary) {
   std::mt19937 rng(7);
   const int exponents[] = {0, -7, 13, -60, 59, 60, -61, 61, -100, 100};
   std::vector<float> x;
-  std::vector<std::int8_t> got_s, want_s;
-  std::vector<std::uint8_t> got_u, want_u;
   std::size_t checked = 0;
   for (std::uint32_t mant = 0; mant < (1u << 23); mant += 8191) {
     const float s = std::ldexp(scale_of(mant), exponents[rng() % std::size(exponents)]);
@@ -136,34 +147,24 @@ TEST_P(OnnxQuotientKernel, ByteCodesEqualTheReferenceAtEveryCodeBoundary) {
       }
     }
     for (const format& f : formats) {
-      const ref::run_params p{s, 1.0f / s, f.zp, f.qmin, f.qmax, profile::onnx};
-      if (f.is_signed) {
-        got_s.assign(x.size(), 0);
-        want_s.assign(x.size(), 0);
-        detail::quantize_run(x.data(), x.size(), p, got_s.data());
-        ref::quantize_run(x.data(), x.size(), p, want_s.data());
-        for (std::size_t i = 0; i < x.size(); ++i) {
-          ASSERT_EQ(got_s[i], want_s[i]) << "x=" << x[i] << " scale=" << s << " zp=" << f.zp;
+      for (const profile prof : {profile::onnx, profile::tflite}) {
+        const ref::run_params p{s, 1.0f / s, f.zp, f.qmin, f.qmax, prof};
+        if (f.is_signed) {
+          ASSERT_NO_FATAL_FAILURE(expect_reference_codes<std::int8_t>(x, p));
+        } else {
+          ASSERT_NO_FATAL_FAILURE(expect_reference_codes<std::uint8_t>(x, p));
         }
-      } else {
-        got_u.assign(x.size(), 0);
-        want_u.assign(x.size(), 0);
-        detail::quantize_run(x.data(), x.size(), p, got_u.data());
-        ref::quantize_run(x.data(), x.size(), p, want_u.data());
-        for (std::size_t i = 0; i < x.size(); ++i) {
-          ASSERT_EQ(got_u[i], want_u[i]) << "x=" << x[i] << " scale=" << s << " zp=" << f.zp;
-        }
+        checked += x.size();
       }
-      checked += x.size();
     }
   }
-  EXPECT_EQ(checked, 1025u * std::size(formats) * 4096);
+  EXPECT_EQ(checked, 1025u * std::size(formats) * 2 * 4096);
 }
 
 std::string TargetName(const ::testing::TestParamInfo<std::int64_t>& info) {
   return detail::target_name(info.param);
 }
-INSTANTIATE_TEST_SUITE_P(AllTargets, OnnxQuotientKernel, ::testing::ValuesIn(detail::available_targets()),
+INSTANTIATE_TEST_SUITE_P(AllTargets, CorrectedQuotientKernel, ::testing::ValuesIn(detail::available_targets()),
                          TargetName);
 
 }  // namespace
