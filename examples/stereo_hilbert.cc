@@ -19,7 +19,8 @@
 //
 //   stereo_hilbert [--data DIR] [--epochs N] [--train N] [--test N] [--seed N] [--order N]
 //                  [--layout cell_centre|full_range] [--hidden N] [--calib SPEC] [--dmax PX]
-//                  [--min-texture GRAY] [--weight-decay W] [--arc-epochs N] [--curve-weight LAMBDA] [--order3 N] [--check]
+//                  [--min-texture GRAY] [--weight-decay W] [--arc-epochs N] [--curve-weight LAMBDA] [--order3 N]
+//                  [--train-noise STEPS] [--check]
 // SPDX-License-Identifier: Apache-2.0
 #include <algorithm>
 #include <array>
@@ -96,6 +97,7 @@ struct options {
   float weight_decay = 0.1f;  // decoupled (AdamW) decay of the weights, both heads alike
   int arc_epochs = 5;         // Hilbert head: the last epochs train on the arc loss (output_loss)
   float curve_weight = 4.0f;  // lambda of the arc loss
+  float train_noise = 0.0f;   // quantization-noise training: uniform noise of this many INT8 steps
   int order3 = 1;             // also a 3-D Hilbert head (full_range) of this order; 0: none
   lowbit::calibrator_spec calib{};  // min-max
   bool check = false;
@@ -157,6 +159,8 @@ options parse_options(int argc, char** argv) {
       if (opt.order3 > lowbit::hilbert3_curve::max_order) throw usage_error("--order3 is 0..6");
     } else if (flag == "--curve-weight") {
       opt.curve_weight = parse_number(flag, value, 0.0f);
+    } else if (flag == "--train-noise") {
+      opt.train_noise = parse_number(flag, value, 0.0f);
     } else if (flag == "--weight-decay") {
       opt.weight_decay = parse_number(flag, value, 0.0f);
     } else if (flag == "--hidden") {
@@ -453,10 +457,57 @@ float output_loss(const matrix& y, const matrix& target, std::span<const float> 
   return (y - target).squaredNorm() / batch;
 }
 
+// Uniform noise in [-0.5, 0.5) from a small fast generator (xorshift64*), seeded per training run.
+class step_noise {
+ public:
+  explicit step_noise(std::uint64_t seed) : s_(seed * 0x9E3779B97F4A7C15ull + 1) {}
+  float operator()() {
+    s_ ^= s_ >> 12;
+    s_ ^= s_ << 25;
+    s_ ^= s_ >> 27;
+    return static_cast<float>((s_ * 0x2545F4914F6CDD1Dull) >> 40) * 0x1p-24f - 0.5f;
+  }
+
+ private:
+  std::uint64_t s_;
+};
+
+// forward() with the rounding noise of the INT8 model simulated (noise > 0, in quantization steps):
+// each weight row gets uniform noise of its int8 step (max |w| / 127), each positive hidden activation
+// that of its uint8 step (batch max / 255), each output that of the 8-bit output code (1 / 255). The
+// gradient is taken through the noise as through an identity.
+void forward_noisy(const mlp& net, const matrix& x, std::vector<matrix>& acts, float noise, step_noise& u) {
+  const std::size_t n = net.layers.size();
+  acts.resize(n + 1);
+  acts[0] = x;
+  matrix w;
+  for (std::size_t l = 0; l < n; ++l) {
+    w = net.layers[l].w;
+    for (Eigen::Index r = 0; r < w.rows(); ++r) {
+      const float step = noise * w.row(r).cwiseAbs().maxCoeff() / 127.0f;
+      for (Eigen::Index c = 0; c < w.cols(); ++c) w(r, c) += step * u();
+    }
+    acts[l + 1].noalias() = acts[l] * w.transpose();
+    acts[l + 1].rowwise() += net.layers[l].b;
+    matrix& a = acts[l + 1];
+    if (l + 1 < n) {
+      a = a.cwiseMax(0.0f);
+      const float step = noise * a.maxCoeff() / 255.0f;
+      for (Eigen::Index i = 0; i < a.size(); ++i) {
+        float& v = a.data()[i];
+        if (v > 0.0f) v = std::max(0.0f, v + step * u());
+      }
+    } else {
+      for (Eigen::Index i = 0; i < a.size(); ++i) a.data()[i] += noise / 255.0f * u();
+    }
+  }
+}
+
 // One Adam step on a minibatch (loss: output_loss).
 float train_step(mlp& net, const matrix& x, const matrix& target, std::span<const float> t, const arc_loss_fn& arc,
-                 std::vector<matrix>& acts, int step, float lr, float weight_decay) {
-  forward(net, x, acts);
+                 std::vector<matrix>& acts, int step, float lr, float weight_decay, float noise, step_noise& u) {
+  if (noise > 0.0f) forward_noisy(net, x, acts, noise, u);
+  else forward(net, x, acts);
   matrix g;
   const float loss = output_loss(acts.back(), target, t, arc, g);
   for (std::size_t l = net.layers.size(); l-- > 0;) {
@@ -504,6 +555,7 @@ void train(mlp& net, const stereo_set& data, std::span<const float> targets, int
   const std::size_t steps_per_epoch = data.count / kBatch;
   const double total_steps = static_cast<double>(steps_per_epoch) * opt.epochs;
   std::vector<matrix> acts;
+  step_noise noise(opt.seed + 2);
   int step = 0;
   for (int epoch = 1; epoch <= opt.epochs; ++epoch) {
     std::shuffle(order.begin(), order.end(), rng);
@@ -516,7 +568,7 @@ void train(mlp& net, const stereo_set& data, std::span<const float> targets, int
       std::vector<float> t(rows.size());
       for (std::size_t i = 0; i < rows.size(); ++i) t[i] = data.t[rows[i]];
       loss += train_step(net, float_inputs(data, rows), gather_rows(targets, outputs, rows), t,
-                         use_arc ? arc : arc_loss_fn{}, acts, ++step, lr, opt.weight_decay);
+                         use_arc ? arc : arc_loss_fn{}, acts, ++step, lr, opt.weight_decay, opt.train_noise, noise);
     }
     if (epoch == 1 || epoch % 5 == 0 || epoch == opt.epochs) {
       std::printf("    epoch %3d  train loss %.3e\n", epoch, loss / static_cast<double>(steps_per_epoch));
@@ -829,6 +881,11 @@ void print_config(const options& opt, const lowbit::hilbert_curve& curve, std::s
   std::printf("training    Adam lr %g (cosine to 0), weight decay %g (AdamW), batch %zu, %d epochs, MSE; same init, "
               "data order and budget for both heads\n",
               static_cast<double>(kLearningRate), static_cast<double>(opt.weight_decay), kBatch, opt.epochs);
+  if (opt.train_noise > 0.0f) {
+    std::printf("            with INT8 rounding noise simulated in training: %g step(s) on weights, hidden activations "
+                "and outputs\n",
+                static_cast<double>(opt.train_noise));
+  }
   std::printf("curve       order %d, %s, L = %.4g\n", curve.order(), lowbit::to_string(curve.layout()),
               curve.length());
   std::printf("INT8        weights int8 per channel (symmetric, narrow); pixels = uint8 input codes; hidden uint8 "
@@ -942,7 +999,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr,
                  "stereo_hilbert: %s\nusage: stereo_hilbert [--data DIR] [--epochs N] [--train N] [--test N] "
                  "[--seed N] [--order N] [--layout cell_centre|full_range] [--hidden N] [--calib SPEC] [--dmax PX] "
-                 "[--min-texture GRAY] [--weight-decay W] [--arc-epochs N] [--curve-weight LAMBDA] [--order3 N] [--check]\n",
+                 "[--min-texture GRAY] [--weight-decay W] [--arc-epochs N] [--curve-weight LAMBDA] [--order3 N]\n"
+                 "                      [--train-noise STEPS] [--check]\n",
                  e.what());
     return 2;
   } catch (const data_error& e) {
