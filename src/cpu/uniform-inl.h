@@ -33,7 +33,7 @@ using VI = hn::Vec<DI>;
 
 // How v = x / scale is formed. kDiv is exact IEEE float32 division (vdivps) on every target, except
 // in the AVX-512 one-byte path below, which forms the same codes from a corrected reciprocal product
-// (CorrectedQuotient). (A reciprocal multiply with a near-tie check that divides only the rare ambiguous
+// (see PackedBytes). (A reciprocal multiply with a near-tie check that divides only the rare ambiguous
 // vectors was tried and measured slower than plain division on AVX-512: 7.4 vs 8.4 Gelem/s in cache.)
 enum class Scaling {
   kMul,  // x * inv_scale  (pytorch)
@@ -268,15 +268,18 @@ inline bool CorrectedQuotientScale(float scale) { return scale >= 0x1p-60f && sc
 // For the division profiles (onnx, tflite: x / scale) the quotient is not divided but corrected
 // (Markstein's step): with r = 1/scale rounded, q0 = x * r, e = fma(-q0, scale, x), q = fma(e, r, q0).
 // This q differs from the IEEE quotient x / scale only where x / scale lies within 2^-22 ulp of a
-// midpoint between two floats, as q0 is within 2 ulps of x / scale and the step cuts that error to
-// |x / scale| * 2^-46 before its one rounding. Rounding q to an integer (either tie rule) then differs
+// midpoint between two floats, as q0 is within 1.5 ulps of x / scale and the step cuts that error to
+// about |x / scale| * 2^-46 before its one rounding (the residual e need not be exact; its rounding
+// only scales that small term). Rounding q to an integer (either tie rule) then differs
 // only if that midpoint is adjacent to a half-integer m, so only the two floats x nearest to
 // (midpoint * scale) can be affected; the step scales exactly with powers of two of the scale.
 // tests/corrected_quotient_test.cc checks those floats for every scale mantissa (all 2^23 in its full
 // run, which found no difference) and every |m| <= 255.5, the half-integers that separate two codes of
 // a one-byte format. The corrected form is used for scales in [2^-60, 2^60], where every quantity
-// above stays a normal float; NaN, ±Inf, and quotients that overflow make q NaN, and such groups are
-// divided (the masked path).
+// above stays a normal float for inputs near a code boundary (anything that underflows belongs to a
+// quotient far below 0.5, which rounds to 0 either way). NaN and ±Inf inputs, and products x * r that
+// overflow, make q NaN: those lanes are divided. A quotient that overflows only in the correction
+// gives ±Inf, which saturates as the divided one does.
 template <Scaling S, Rounding R, bool kStream, class Code>
 class PackedBytes {
  public:
@@ -306,8 +309,12 @@ class PackedBytes {
     // pay for its own mask.
     const __mmask16 any_nan =
         _mm512_cmp_ps_mask(q[0], q[1], _CMP_UNORD_Q) | _mm512_cmp_ps_mask(q[2], q[3], _CMP_UNORD_Q);
-    if (HWY_UNLIKELY(any_nan != 0) && corrected_) {  // also NaN for ±Inf and overflow: divide
-      for (int k = 0; k < 4; ++k) q[k] = hn::Div(load(k), l_.scale).raw;
+    if (HWY_UNLIKELY(any_nan != 0) && corrected_) {
+      // A corrected quotient is NaN for ±Inf too: divide those lanes (only the vectors that hold one).
+      for (int k = 0; k < 4; ++k) {
+        const __mmask16 nan = _mm512_cmp_ps_mask(q[k], q[k], _CMP_UNORD_Q);
+        if (nan != 0) q[k] = _mm512_mask_div_ps(q[k], nan, load(k).raw, l_.scale.raw);
+      }
     }
     __m512i r[4];
     if constexpr (R == Rounding::kEven) {
