@@ -260,19 +260,19 @@ inline bool CorrectedQuotientScale(float scale) { return scale >= 0x1p-60f && sc
 // rounded to int32, packed with signed saturation to int16 (where the zero point is added) and to
 // bytes, and stored as one 64-byte vector. Only the upper bound is clamped in float: below it, packing
 // saturates and a byte max applies qmin (cvtps2dq and cvttps2dq turn values below the int32 range
-// into INT_MIN, which saturates the same way). NaN lanes are zeroed by the conversion's mask, so they become zp; the
-// masks are formed only for groups of four vectors that hold a NaN quotient. The codes equal the
-// per-vector path's: rounding before or after a clamp to integer bounds is the same, and every partial
-// sum stays in int16 (|r| <= 255 above qmin - zp, |zp| <= 255).
+// into INT_MIN, which saturates the same way). NaN lanes are zeroed by the conversion's mask, so they
+// become zp; the masks are formed only for groups of four vectors that hold a NaN quotient. The codes
+// equal the per-vector path's: rounding before or after a clamp to integer bounds is the same, and
+// every partial sum stays in int16 (|r| <= 255 above qmin - zp, |zp| <= 255).
 //
 // For the division profiles (onnx, tflite: x / scale) the quotient is not divided but corrected
 // (Markstein's step): with r = 1/scale rounded, q0 = x * r, e = fma(-q0, scale, x), q = fma(e, r, q0).
 // This q differs from the IEEE quotient x / scale only where x / scale lies within 2^-22 ulp of a
 // midpoint between two floats, as q0 is within 1.5 ulps of x / scale and the step cuts that error to
 // about |x / scale| * 2^-46 before its one rounding (the residual e need not be exact; its rounding
-// only scales that small term). Rounding q to an integer (either tie rule) then differs
-// only if that midpoint is adjacent to a half-integer m, so only the two floats x nearest to
-// (midpoint * scale) can be affected; the step scales exactly with powers of two of the scale.
+// only scales that small term). Rounding q to an integer (either tie rule) then differs only if that
+// midpoint is adjacent to a half-integer m, so only the two floats x nearest to (midpoint * scale) can
+// be affected; the step scales exactly with powers of two of the scale.
 // tests/corrected_quotient_test.cc checks those floats for every scale mantissa (all 2^23 in its full
 // run, which found no difference) and every |m| <= 255.5, the half-integers that separate two codes of
 // a one-byte format. The corrected form is used for scales in [2^-60, 2^60], where every quantity
@@ -292,7 +292,6 @@ class PackedBytes {
   // Quantizes the four float vectors load(0..3) and stores their 64 codes at out.
   template <class Load>
   HWY_INLINE void operator()(const Load& load, Code* HWY_RESTRICT out) const {
-    const DF d;
     __m512 q[4];
     for (int k = 0; k < 4; ++k) {
       const VF x = load(k);
