@@ -26,7 +26,6 @@ namespace hn = hwy::HWY_NAMESPACE;
 
 using DF = hn::ScalableTag<float>;
 using VF = hn::Vec<DF>;
-using MF = hn::Mask<DF>;
 
 using DI = hn::Rebind<int32_t, DF>;
 using VI = hn::Vec<DI>;
@@ -65,6 +64,10 @@ HWY_INLINE VF ClampZeroNaN(VF v, VF lo, VF hi) {
   return hn::Min(hn::IfThenElseZero(hn::Eq(v, v), hn::Max(v, lo)), hi);  // v == v: not NaN
 }
 
+// v + copysign(0.5 - 2^-25, v): truncated, this is v rounded half away from zero, for every finite
+// float v (checked over all 2^32 bit patterns). NaN stays NaN.
+HWY_INLINE VF AwayFromZeroBiased(DF d, VF v) { return hn::Add(v, hn::CopySign(hn::Set(d, 0.49999997f), v)); }
+
 // On AVX-512, where StoreCodes narrows by truncation, code outputs need not zero NaN lanes: the clamp
 // below lets NaN through (x86 max/min return their second operand when either is NaN), cvtps2dq
 // turns it into INT_MIN, INT_MIN + zp holds zp in its low 16 bits, and vpmovdb / vpmovdw store
@@ -86,11 +89,7 @@ HWY_INLINE VI RoundedClamped(DF d, VF x, VF scale, VF inv, VF lo, VF hi) {
 #else
   v = ClampZeroNaN(q, lo, hi);
 #endif
-  if constexpr (R == Rounding::kAway) {
-    const VF t = hn::Trunc(v);
-    const MF up = hn::Ge(hn::Abs(hn::Sub(v, t)), hn::Set(d, 0.5f));  // false for NaN: t (NaN) is kept
-    v = hn::IfThenElse(up, hn::Add(t, hn::CopySign(hn::Set(d, 1.0f), v)), t);
-  }
+  if constexpr (R == Rounding::kAway) v = hn::Trunc(AwayFromZeroBiased(d, v));
   return NearestI32(d, v);
 }
 
@@ -324,15 +323,10 @@ class PackedBytes {
           r[k] = _mm512_maskz_cvtps_epi32(_mm512_cmp_ps_mask(q[k], q[k], _CMP_ORD_Q), _mm512_min_ps(l_.hi.raw, q[k]));
         }
       }
-    } else {
-      // Ties away from zero: v + copysign(0.5 - 2^-25, v), truncated, equals round-half-away(v) for
-      // every finite float v (checked over all 2^32 bit patterns); its conversion saturates as above.
-      const __m512 below_half = _mm512_set1_ps(0.49999997f);
-      const __m512 sign = _mm512_castsi512_ps(_mm512_set1_epi32(INT32_MIN));
+    } else {  // ties away from zero: the biased value, truncated (its conversion saturates as above)
+      const DF d;
       for (int k = 0; k < 4; ++k) {
-        const __m512 v = _mm512_min_ps(l_.hi.raw, q[k]);
-        const __m512 away = _mm512_add_ps(v, _mm512_castsi512_ps(_mm512_ternarylogic_epi32(
-            _mm512_castps_si512(sign), _mm512_castps_si512(v), _mm512_castps_si512(below_half), 0xCA)));
+        const __m512 away = AwayFromZeroBiased(d, VF{_mm512_min_ps(l_.hi.raw, q[k])}).raw;
         r[k] = HWY_LIKELY(any_nan == 0)
                    ? _mm512_cvttps_epi32(away)
                    : _mm512_maskz_cvttps_epi32(_mm512_cmp_ps_mask(q[k], q[k], _CMP_ORD_Q), away);
@@ -387,12 +381,18 @@ HWY_INLINE void FakeQuantizeImpl(const float* HWY_RESTRICT x, size_t n, const Sr
   }, src);
 }
 
+// The real value (code - zp) * scale of one vector of codes.
+template <class Code>
+HWY_INLINE VF Dequantized(DF d, const Code* HWY_RESTRICT in, const LaneParams& l) {
+  return hn::Mul(hn::Sub(LoadCodes(d, in), l.zp), l.scale);
+}
+
 // dequantize: (code - zp) * scale. kStream: non-temporal stores, to whole vectors at aligned addresses only.
 template <bool kStream = false, class Src, class Code>
 HWY_INLINE void DequantizeImpl(const Code* HWY_RESTRICT q, size_t n, const Src& src, float* HWY_RESTRICT y) {
   const DF d;
   Map(q, n, y, [&](const Code* in, float* out, const LaneParams& l) HWY_ATTR LOWBIT_LAMBDA_INLINE {
-    const VF v = hn::Mul(hn::Sub(LoadCodes(d, in), l.zp), l.scale);
+    const VF v = Dequantized(d, in, l);
     if constexpr (kStream) hn::Stream(v, d, out);
     else hn::StoreU(v, d, out);
   }, src);
@@ -404,17 +404,14 @@ HWY_INLINE void RequantizeImpl(const In* HWY_RESTRICT q, size_t n, const Src& fr
                                Out* HWY_RESTRICT out) {
   const DF d;
   const auto op = [&](const In* in, Out* o, const LaneParams& f, const LaneParams& t) HWY_ATTR LOWBIT_LAMBDA_INLINE {
-    const VF v = hn::Mul(hn::Sub(LoadCodes(d, in), f.zp), f.scale);
-    StoreCodes(d, hn::Add(Rounded<S, R, true>(d, v, t), t.zpi), o);
+    StoreCodes(d, hn::Add(Rounded<S, R, true>(d, Dequantized(d, in, f), t), t.zpi), o);
   };
 #if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
   if constexpr (sizeof(Out) == 1 && std::is_same_v<Src, RunSource>) {  // one-byte codes: as QuantizeImpl
     const LaneParams& f = from.At(0, 0, false);
     const PackedBytes<S, R, false, Out> packed(to.At(0, 0, false));
     MapWide<64>(q, n, out, op, [&](size_t i) HWY_ATTR LOWBIT_LAMBDA_INLINE {
-      packed([&](int k) HWY_ATTR LOWBIT_LAMBDA_INLINE {
-        return hn::Mul(hn::Sub(LoadCodes(d, q + i + 16 * k), f.zp), f.scale);
-      }, out + i);
+      packed([&](int k) HWY_ATTR LOWBIT_LAMBDA_INLINE { return Dequantized(d, q + i + 16 * k, f); }, out + i);
     }, from, to);
     return;
   }
