@@ -378,15 +378,57 @@ mlp make_mlp(int hidden, int outputs, std::uint32_t seed) {
   return net;
 }
 
-// acts[0] = x, acts[l + 1] = output of layer l (ReLU on every layer but the last).
-void forward(const mlp& net, const matrix& x, std::vector<matrix>& acts) {
+// Uniform noise in [-0.5, 0.5) from a small fast generator (xorshift64*), seeded per training run.
+class step_noise {
+ public:
+  explicit step_noise(std::uint64_t seed) : s_(seed * 0x9E3779B97F4A7C15ull + 1) {}
+  float operator()() {
+    s_ ^= s_ >> 12;
+    s_ ^= s_ << 25;
+    s_ ^= s_ >> 27;
+    return static_cast<float>((s_ * 0x2545F4914F6CDD1Dull) >> 40) * 0x1p-24f - 0.5f;
+  }
+
+ private:
+  std::uint64_t s_;
+};
+
+// acts[0] = x, acts[l + 1] = output of layer l (ReLU on every layer but the last). With noise > 0
+// (quantization-noise training, in quantization steps, drawn from u) the rounding noise of the INT8
+// model is simulated: each weight row gets uniform noise of its int8 step (max |w| / 127), each
+// positive hidden activation that of its uint8 step (batch max / 255), each output that of the 8-bit
+// output code (1 / 255). The gradient is taken through the noise as through an identity.
+void forward(const mlp& net, const matrix& x, std::vector<matrix>& acts, float noise = 0.0f,
+             step_noise* u = nullptr) {
   const std::size_t n = net.layers.size();
   acts.resize(n + 1);
   acts[0] = x;
+  matrix noisy_w;
   for (std::size_t l = 0; l < n; ++l) {
-    acts[l + 1].noalias() = acts[l] * net.layers[l].w.transpose();
-    acts[l + 1].rowwise() += net.layers[l].b;
-    if (l + 1 < n) acts[l + 1] = acts[l + 1].cwiseMax(0.0f);
+    const matrix* w = &net.layers[l].w;
+    if (noise > 0.0f) {
+      noisy_w = *w;
+      for (Eigen::Index r = 0; r < noisy_w.rows(); ++r) {
+        const float step = noise * noisy_w.row(r).cwiseAbs().maxCoeff() / 127.0f;
+        for (Eigen::Index c = 0; c < noisy_w.cols(); ++c) noisy_w(r, c) += step * (*u)();
+      }
+      w = &noisy_w;
+    }
+    matrix& a = acts[l + 1];
+    a.noalias() = acts[l] * w->transpose();
+    a.rowwise() += net.layers[l].b;
+    if (l + 1 < n) {
+      a = a.cwiseMax(0.0f);
+      if (noise > 0.0f) {
+        const float step = noise * a.maxCoeff() / 255.0f;
+        for (Eigen::Index i = 0; i < a.size(); ++i) {
+          float& v = a.data()[i];
+          if (v > 0.0f) v = std::max(0.0f, v + step * (*u)());
+        }
+      }
+    } else if (noise > 0.0f) {
+      for (Eigen::Index i = 0; i < a.size(); ++i) a.data()[i] += noise / 255.0f * (*u)();
+    }
   }
 }
 
@@ -457,57 +499,10 @@ float output_loss(const matrix& y, const matrix& target, std::span<const float> 
   return (y - target).squaredNorm() / batch;
 }
 
-// Uniform noise in [-0.5, 0.5) from a small fast generator (xorshift64*), seeded per training run.
-class step_noise {
- public:
-  explicit step_noise(std::uint64_t seed) : s_(seed * 0x9E3779B97F4A7C15ull + 1) {}
-  float operator()() {
-    s_ ^= s_ >> 12;
-    s_ ^= s_ << 25;
-    s_ ^= s_ >> 27;
-    return static_cast<float>((s_ * 0x2545F4914F6CDD1Dull) >> 40) * 0x1p-24f - 0.5f;
-  }
-
- private:
-  std::uint64_t s_;
-};
-
-// forward() with the rounding noise of the INT8 model simulated (noise > 0, in quantization steps):
-// each weight row gets uniform noise of its int8 step (max |w| / 127), each positive hidden activation
-// that of its uint8 step (batch max / 255), each output that of the 8-bit output code (1 / 255). The
-// gradient is taken through the noise as through an identity.
-void forward_noisy(const mlp& net, const matrix& x, std::vector<matrix>& acts, float noise, step_noise& u) {
-  const std::size_t n = net.layers.size();
-  acts.resize(n + 1);
-  acts[0] = x;
-  matrix w;
-  for (std::size_t l = 0; l < n; ++l) {
-    w = net.layers[l].w;
-    for (Eigen::Index r = 0; r < w.rows(); ++r) {
-      const float step = noise * w.row(r).cwiseAbs().maxCoeff() / 127.0f;
-      for (Eigen::Index c = 0; c < w.cols(); ++c) w(r, c) += step * u();
-    }
-    acts[l + 1].noalias() = acts[l] * w.transpose();
-    acts[l + 1].rowwise() += net.layers[l].b;
-    matrix& a = acts[l + 1];
-    if (l + 1 < n) {
-      a = a.cwiseMax(0.0f);
-      const float step = noise * a.maxCoeff() / 255.0f;
-      for (Eigen::Index i = 0; i < a.size(); ++i) {
-        float& v = a.data()[i];
-        if (v > 0.0f) v = std::max(0.0f, v + step * u());
-      }
-    } else {
-      for (Eigen::Index i = 0; i < a.size(); ++i) a.data()[i] += noise / 255.0f * u();
-    }
-  }
-}
-
 // One Adam step on a minibatch (loss: output_loss).
 float train_step(mlp& net, const matrix& x, const matrix& target, std::span<const float> t, const arc_loss_fn& arc,
                  std::vector<matrix>& acts, int step, float lr, float weight_decay, float noise, step_noise& u) {
-  if (noise > 0.0f) forward_noisy(net, x, acts, noise, u);
-  else forward(net, x, acts);
+  forward(net, x, acts, noise, &u);
   matrix g;
   const float loss = output_loss(acts.back(), target, t, arc, g);
   for (std::size_t l = net.layers.size(); l-- > 0;) {
