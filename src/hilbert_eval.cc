@@ -64,7 +64,9 @@ hilbert_eval_result evaluate_hilbert_head(std::span<const float> t, double lo, d
   truth.reserve(t.size());
   for (const float v : t) {
     if (std::isfinite(v)) {
-      truth.push_back(static_cast<float>(std::clamp(static_cast<double>(v), lo, hi)));
+      const double inside = std::clamp(static_cast<double>(v), lo, hi);
+      if (inside != static_cast<double>(v)) ++result.clamped;
+      truth.push_back(static_cast<float>(inside));
     }
   }
   result.values = truth.size();

@@ -9,6 +9,7 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -163,7 +164,14 @@ TEST_F(Cli, ReportHilbertReadsTheTensorAsADepthMap) {
   EXPECT_NE(r.out.find("Recommended order"), std::string::npos) << r.out;
   const result own = run("report " + path("d.npy").string() + " --hilbert");
   ASSERT_EQ(own.status, 0) << own.err;
-  EXPECT_NE(own.out.find("(the tensor's min and max)"), std::string::npos) << own.out;
+  EXPECT_NE(own.out.find("(the tensor's min and max), 0 values outside it"), std::string::npos) << own.out;
+  // A given range says how many values it clamps.
+  const auto outside = std::count_if(depth.begin(), depth.end(), [](float d) { return d < 4.0f || d > 6.0f; });
+  ASSERT_GT(outside, 100);
+  const result narrow = run("report " + path("d.npy").string() + " --hilbert --range 4,6");
+  ASSERT_EQ(narrow.status, 0) << narrow.err;
+  EXPECT_NE(narrow.out.find("(given), " + std::to_string(outside) + " values outside it"), std::string::npos)
+      << narrow.out;
 }
 
 TEST_F(Cli, HelpEverywhere) {
@@ -205,6 +213,12 @@ TEST_F(Cli, BadInputIsOneLineAndNonZeroStatus) {
   expect_error("report " + path("missing.npy").string(), "io_failure");
   expect_error("report " + x + " --range 0,1", "needs --hilbert");
   expect_error("report " + x + " --hilbert --range 1,1", "invalid_range");
+  // An argument the table cannot use prints the error and no part of the table.
+  for (const auto& [args, what] : {std::pair<std::string, std::string>{" --axis 5", "invalid_axis"},
+                                   {" --bits 8,1", "unsupported_width"}, {" --bits 17", "unsupported_width"}}) {
+    expect_error("report " + x + args, what);
+    EXPECT_EQ(run("report " + x + args).out, "") << args;
+  }
   {
     const std::vector<float> constant(6, 2.5f);
     io::write_npy<float>(path("c.npy"), std::span<const float>(constant), std::vector<std::int64_t>{6});

@@ -111,9 +111,12 @@ TEST(HilbertEval, InvalidPixelsAreSkippedAndOutOfRangeValuesClamp) {
   const hilbert_eval_result r = evaluate_hilbert_head(t, 0.0, 1.0, cfg);
   EXPECT_EQ(r.values, 1000u);
   EXPECT_EQ(r.skipped, 3u);
+  EXPECT_EQ(r.clamped, 0u);
   EXPECT_TRUE(std::isfinite(r.rows[0].rms_hilbert));
   // Values beyond [lo, hi] are compared with their clamp: both heads represent them exactly as the ends.
-  const hilbert_eval_result ends = evaluate_hilbert_head(std::vector<float>{-5.0f, 7.0f}, 0.0, 1.0, cfg);
+  const hilbert_eval_result ends = evaluate_hilbert_head(std::vector<float>{-5.0f, 7.0f, 1.0f, 0.0f}, 0.0, 1.0, cfg);
+  EXPECT_EQ(ends.values, 4u);
+  EXPECT_EQ(ends.clamped, 2u);  // the ends themselves are inside
   EXPECT_EQ(ends.rows[0].max_direct, 0.0);
   EXPECT_EQ(ends.rows[0].max_hilbert, 0.0);
 }

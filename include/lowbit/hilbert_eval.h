@@ -55,6 +55,7 @@ struct hilbert_eval_result {
   std::vector<hilbert_eval_row> rows;
   std::size_t values = 0;   ///< finite values evaluated
   std::size_t skipped = 0;  ///< NaN / ±Inf values left out
+  std::size_t clamped = 0;  ///< finite values outside [lo, hi], evaluated as the nearer end (counted in `values`)
   double lo = 0.0, hi = 1.0;
 };
 

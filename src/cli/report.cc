@@ -68,8 +68,17 @@ row measure_pwlq(std::span<const float> x, std::span<const std::int64_t> shape, 
   });
 }
 
-void print_row(int bits, const std::string& codes, const std::string& gran, const std::string& name, const row& r) {
-  std::printf("%-5d %-6s %-13s %-17s %12.4g %9.2f %12.4g %10.2f %10.2f\n", bits, codes.c_str(), gran.c_str(),
+// Appends one printf-formatted line to `table`.
+template <class... Args>
+void append_line(std::string& table, const char* format, Args... args) {
+  char line[256];
+  const int n = std::snprintf(line, sizeof line, format, args...);
+  table.append(line, static_cast<std::size_t>(std::clamp(n, 0, static_cast<int>(sizeof line) - 1)));
+}
+
+void append_row(std::string& table, int bits, const std::string& codes, const std::string& gran,
+                const std::string& name, const row& r) {
+  append_line(table, "%-5d %-6s %-13s %-17s %12.4g %9.2f %12.4g %10.2f %10.2f\n", bits, codes.c_str(), gran.c_str(),
               name.c_str(), r.error.mse, r.error.sqnr_db, r.error.max_abs_error, r.calibrate_ms, r.round_trip_ms);
 }
 
@@ -77,7 +86,10 @@ void print_row(int bits, const std::string& codes, const std::string& gran, cons
 
 void print_report(std::span<const float> x, std::span<const std::int64_t> shape, std::span<const int> bits,
                   std::optional<int> axis) {
-  std::printf("%-5s %-6s %-13s %-17s %12s %9s %12s %10s %10s\n", "bits", "codes", "granularity", "calibrator",
+  // The table is printed whole once every row is measured, so that an argument error (a width outside
+  // 2..16, an axis outside the shape) prints nothing but the error.
+  std::string table;
+  append_line(table, "%-5s %-6s %-13s %-17s %12s %9s %12s %10s %10s\n", "bits", "codes", "granularity", "calibrator",
               "MSE", "SQNR dB", "max |err|", "calib ms", "q+dq ms");
   std::vector<std::optional<int>> axes = {std::nullopt};
   if (axis) axes.push_back(axis);
@@ -90,7 +102,7 @@ void print_report(std::span<const float> x, std::span<const std::int64_t> shape,
       for (const auto& a : axes) {
         const std::string gran = a ? "channel(" + std::to_string(*a) + ")" : "tensor";
         for (const char* name : kCalibrators) {
-          print_row(b, codes, gran, name, measure_uniform(x, shape, a, calibrator_spec::parse(name), format, symmetric));
+          append_row(table, b, codes, gran, name, measure_uniform(x, shape, a, calibrator_spec::parse(name), format, symmetric));
         }
       }
     }
@@ -99,14 +111,15 @@ void print_report(std::span<const float> x, std::span<const std::int64_t> shape,
       const std::string gran = a ? "channel(" + std::to_string(*a) + ")" : "tensor";
       for (const pwlq_breakpoint method : {pwlq_breakpoint::exact, pwlq_breakpoint::gaussian,
                                            pwlq_breakpoint::laplacian, pwlq_breakpoint::grid}) {
-        print_row(b, "pwlq", gran, to_string(method), measure_pwlq(x, shape, a, {b, pwlq_variant::reference, 1, method}));
+        append_row(table, b, "pwlq", gran, to_string(method), measure_pwlq(x, shape, a, {b, pwlq_variant::reference, 1, method}));
       }
       for (const int k : {2, 3}) {
-        print_row(b, "pwlq", gran, "exact k=" + std::to_string(k),
+        append_row(table, b, "pwlq", gran, "exact k=" + std::to_string(k),
                   measure_pwlq(x, shape, a, {b, pwlq_variant::reference, k, pwlq_breakpoint::exact}));
       }
     }
   }
+  std::fputs(table.c_str(), stdout);
   std::printf("codes: uN = unsigned, asymmetric range; sNn = signed, symmetric, narrow range (onnx numerics); "
               "pwlq = piecewise-linear, N-bit codes + region, breakpoint method, k breakpoints (1 unless said). "
               "Times measured once, single thread.\n");
@@ -131,10 +144,12 @@ void print_hilbert_report(std::span<const float> t, std::optional<std::pair<doub
   const hilbert_eval_config config;
   const hilbert_eval_result r = evaluate_hilbert_head(t, lo, hi, config);
   std::printf("Hilbert output head vs direct quantization of this tensor as a depth-like output: %zu values "
-              "(%zu NaN/Inf left out), range [%.6g, %.6g]%s. Unsigned codes over the range, onnx rounding;\n"
+              "(%zu NaN/Inf left out), range [%.6g, %.6g]%s, %zu values outside it evaluated as its nearer end.\n"
+              "Unsigned codes over the range, onnx rounding; "
               "Gaussian model noise in LSB per channel; errors in the tensor's units; 'predicted' = the analytic\n"
               "model (lowbit::predict_hilbert_error), jumps = values decoded onto another branch. %.1f s.\n\n",
-              r.values, r.skipped, lo, hi, range ? " (given)" : " (the tensor's min and max)", seconds_since(t0));
+              r.values, r.skipped, lo, hi, range ? " (given)" : " (the tensor's min and max)", r.clamped,
+              seconds_since(t0));
   std::fputs(hilbert_eval_table(r).c_str(), stdout);
   // Recommended among the orders of the table, so that the measured row of every recommendation is above.
   const int max_order = *std::max_element(config.orders.begin(), config.orders.end());
