@@ -124,19 +124,11 @@ void run_calibrate(const fs::path& in, std::optional<int> axis, const std::strin
   const code_format format{bits, is_signed, narrow};
   const profile numerics = parse_profile(prof);
   const float_tensor x = read_floats(in);
+  // The tensor is one batch, observed once: fed in chunks, a histogram calibrator would re-bin as the
+  // range grows (another scale than the library's for the same tensor), and ema would average per chunk.
   observer obs = axis ? observer(spec, *axis) : observer(spec);
-  if (axis) {
-    obs.observe(x.values, x.shape);
-  } else if (spec.kind == calibrator::moving_average) {
-    obs.observe(std::span<const float>(x.values));  // ema averages per batch: the tensor is one batch
-  } else {
-    progress bar("calibrate", x.values.size());
-    const std::span<const float> all(x.values);
-    for (std::size_t i = 0; i < all.size(); i += kChunk) {
-      obs.observe(all.subspan(i, std::min(kChunk, all.size() - i)));
-      bar.update(std::min(i + kChunk, all.size()));
-    }
-  }
+  if (axis) obs.observe(x.values, x.shape);
+  else obs.observe(std::span<const float>(x.values));
   const quant_params p = obs.compute_params(format, symmetric, numerics, x.shape);
   io::save_params(params, p);
   std::printf("%s: %zu finite values (%llu NaN/Inf skipped), %s, %zu channel(s)", in.string().c_str(),
