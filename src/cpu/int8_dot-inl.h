@@ -11,7 +11,8 @@
 // addition is associative, so the lane order does not matter: the kernels are bit-exact to the oracle
 // for any input, including sums that overflow int32.
 //
-// On AVX3_DL (AVX-512 VNNI) the kernels use vpdpbusd instead (see VnniDotRows below).
+// On the AVX3 target, when the CPU has AVX-512 VNNI, the kernels use vpdpbusd instead (see VnniDotRows
+// below; int8_dot_vnni() chooses at run time).
 //
 // Blocking: four weight rows share one widened x vector (one x load per four multiply-adds). The
 // last partial vector runs through zero-padded copies: x padded with zx (so x - zx = 0) and w with 0.
@@ -30,6 +31,11 @@
 #include <type_traits>
 
 #include "hwy/highway.h"
+
+namespace lowbit::detail {
+// Whether the AVX3 kernels may use AVX-512 VNNI: the CPU has it and no test turned it off (int8_dot.cc).
+bool int8_dot_vnni() noexcept;
+}  // namespace lowbit::detail
 
 HWY_BEFORE_NAMESPACE();
 namespace lowbit::detail::HWY_NAMESPACE {
@@ -116,16 +122,15 @@ HWY_INLINE void DotRowsImpl(const X* HWY_RESTRICT x, int32_t zx, const int8_t* H
 }
 
 
-#if HWY_TARGET == HWY_AVX3_DL
+#if HWY_TARGET == HWY_AVX3
 // AVX-512 VNNI (vpdpbusd: four u8 x s8 products summed into each int32 lane, wrapping, no saturation).
 // With x_u = x (uint8 x) or x ^ 0x80 = x + 128 (int8 x) and zx_u = zx or zx + 128:
 //   sum (x - zx)(w - zw) = sum (x_u - zx_u)(w - zw) = S1 - zx_u * Sw - zw * Sx + n * zx_u * zw
 // with S1 = sum x_u w, Sw = sum w, Sx = sum x_u, all modulo 2^32 (exact modular identities, so the
 // result equals the oracle bit for bit). Sw is only needed when zx_u != 0 (not for int8 inputs with
 // zx = -128, TFLite's usual input zero point). The tail runs through masked loads (zeros: x_u = 0,
-// w = 0 add nothing to S1, Sw, Sx; n is the true length). Highway 1.0.3's AVX3_DL target string names
-// "avxvnni" (the VEX form) rather than avx512vnni, which its runtime check does require, hence the
-// explicit target attribute.
+// w = 0 add nothing to S1, Sw, Sx; n is the true length). The AVX3 target does not include VNNI, hence
+// the explicit target attribute; these functions run only where int8_dot_vnni() found it.
 #define LOWBIT_VNNI_ATTR __attribute__((target("avx512f,avx512bw,avx512vnni")))
 
 template <size_t R, bool kFlip, bool kSw>
@@ -228,23 +233,21 @@ LOWBIT_VNNI_ATTR void VnniDotRows(const X* HWY_RESTRICT x, int32_t zx, const int
     VnniRows<kFlip, false>(xu, w, w_stride, zw, rows, n, zxu, sx, accumulate, out);
   }
 }
-#endif  // HWY_TARGET == HWY_AVX3_DL
+#endif  // HWY_TARGET == HWY_AVX3
 
 void DotRowsS8S8(const int8_t* x, int32_t zx, const int8_t* w, size_t w_stride, const int32_t* zw, size_t rows,
                  size_t n, bool accumulate, int32_t* out) {
-#if HWY_TARGET == HWY_AVX3_DL
-  VnniDotRows(x, zx, w, w_stride, zw, rows, n, accumulate, out);
-#else
-  DotRowsImpl(x, zx, w, w_stride, zw, rows, n, accumulate, out);
+#if HWY_TARGET == HWY_AVX3
+  if (int8_dot_vnni()) return VnniDotRows(x, zx, w, w_stride, zw, rows, n, accumulate, out);
 #endif
+  DotRowsImpl(x, zx, w, w_stride, zw, rows, n, accumulate, out);
 }
 void DotRowsU8S8(const uint8_t* x, int32_t zx, const int8_t* w, size_t w_stride, const int32_t* zw, size_t rows,
                  size_t n, bool accumulate, int32_t* out) {
-#if HWY_TARGET == HWY_AVX3_DL
-  VnniDotRows(x, zx, w, w_stride, zw, rows, n, accumulate, out);
-#else
-  DotRowsImpl(x, zx, w, w_stride, zw, rows, n, accumulate, out);
+#if HWY_TARGET == HWY_AVX3
+  if (int8_dot_vnni()) return VnniDotRows(x, zx, w, w_stride, zw, rows, n, accumulate, out);
 #endif
+  DotRowsImpl(x, zx, w, w_stride, zw, rows, n, accumulate, out);
 }
 
 int64_t DotTarget() { return HWY_TARGET; }

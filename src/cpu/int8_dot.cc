@@ -1,10 +1,10 @@
 // lowbit — runtime dispatch of the 8-bit dot-product kernels over every Highway target compiled in.
 // SPDX-License-Identifier: Apache-2.0
 
-// Also compile the AVX-512 VNNI target (Highway 1.0.3 leaves it out unless asked).
-#ifndef HWY_WANT_AVX3_DL
-#define HWY_WANT_AVX3_DL
-#endif
+// Highway's target set stays its default here as in every other file: HWY_WANT_AVX3_DL in one file
+// only gave that file another inline hwy::ChosenTarget::GetIndex() than the others (an ODR violation:
+// dispatch could jump through an empty table slot). AVX-512 VNNI is instead a runtime choice inside
+// the AVX3 target (int8_dot_vnni() below).
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "src/cpu/int8_dot.cc"
@@ -13,6 +13,8 @@
 #include "src/cpu/int8_dot-inl.h"
 
 #if HWY_ONCE
+#include <algorithm>
+#include <atomic>
 #include <vector>
 
 #include "lowbit/detail/int8_dot_kernels.h"
@@ -34,10 +36,33 @@ void dot_rows(const std::uint8_t* x, std::int32_t zx, const std::int8_t* w, std:
   HWY_DYNAMIC_DISPATCH(DotRowsU8S8)(x, zx, w, w_stride, zw, rows, n, accumulate, out);
 }
 
-std::vector<std::int64_t> int8_dot_targets() { return hwy::SupportedAndGeneratedTargets(); }
+namespace {
+// Whether the CPU runs the VNNI kernels (AVX-512 F, BW and VNNI), and whether a test allows them.
+const bool kCpuHasVnni = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                         __builtin_cpu_supports("avx512vnni");
+std::atomic<bool> g_vnni_allowed{true};
+}  // namespace
+
+bool int8_dot_vnni() noexcept { return kCpuHasVnni && g_vnni_allowed.load(std::memory_order_relaxed); }
+
+// The kernel variants: Highway's targets, and AVX3 with VNNI named as Highway names that ISA level
+// (HWY_AVX3_DL), listed first when the CPU has it.
+std::vector<std::int64_t> int8_dot_targets() {
+  std::vector<std::int64_t> targets = hwy::SupportedAndGeneratedTargets();
+  if (kCpuHasVnni && std::find(targets.begin(), targets.end(), HWY_AVX3) != targets.end()) {
+    targets.insert(targets.begin(), HWY_AVX3_DL);
+  }
+  return targets;
+}
 const char* int8_dot_target_name(std::int64_t target) { return hwy::TargetName(target); }
-void int8_dot_force_target(std::int64_t target) { hwy::SetSupportedTargetsForTest(target); }
-const char* int8_dot_active_target() { return hwy::TargetName(HWY_DYNAMIC_DISPATCH(DotTarget)()); }
+void int8_dot_force_target(std::int64_t target) {
+  g_vnni_allowed.store(target == 0 || target == HWY_AVX3_DL, std::memory_order_relaxed);
+  hwy::SetSupportedTargetsForTest(target == HWY_AVX3_DL ? HWY_AVX3 : target);
+}
+const char* int8_dot_active_target() {
+  const std::int64_t target = HWY_DYNAMIC_DISPATCH(DotTarget)();
+  return hwy::TargetName(target == HWY_AVX3 && int8_dot_vnni() ? HWY_AVX3_DL : target);
+}
 
 }  // namespace lowbit::detail
 #endif  // HWY_ONCE

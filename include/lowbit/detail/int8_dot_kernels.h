@@ -23,9 +23,10 @@ void dot_rows(const std::uint8_t* x, std::int32_t zx, const std::int8_t* w, std:
               const std::int32_t* zw, std::size_t rows, std::size_t n, bool accumulate,
               std::int32_t* out) noexcept;
 
-/// The targets the dot kernels were compiled for and this CPU supports, best first (Highway target
-/// ids; one id 0 named "reference" with LOWBIT_SIMD=OFF). This translation unit also compiles the
-/// AVX-512 VNNI target (AVX3_DL), so the list can be longer than detail::available_targets().
+/// The kernel variants this CPU runs, best first: the Highway targets compiled and supported (ids;
+/// one id 0 named "reference" with LOWBIT_SIMD=OFF), preceded on a CPU with AVX-512 VNNI by the
+/// AVX3 target's VNNI kernels, named by Highway's id for that ISA level (HWY_AVX3_DL, "AVX3_DL")
+/// though Highway's AVX3_DL target itself is not compiled.
 std::vector<std::int64_t> int8_dot_targets();
 /// Name of a target id ("AVX3_DL", "AVX3", "AVX2", "SSE4", "EMU128", "reference", ...).
 const char* int8_dot_target_name(std::int64_t target);
