@@ -252,16 +252,26 @@ namespace {
 int out_size(int in, int pa, int pb, int k, int s, int d) noexcept {
   const std::int64_t span = std::int64_t{in} + pa + pb, eff = std::int64_t{k - 1} * d + 1;
   if (s < 1 || span < eff) return 0;
-  return static_cast<int>((span - eff) / s + 1);
+  const std::int64_t out = (span - eff) / s + 1;
+  return out > std::numeric_limits<int>::max() ? 0 : static_cast<int>(out);
 }
 
-void check_window(const window2d& w, const char* what) {
+// The window over an input of in_h x in_w: positive sizes, non-negative padding, and a padded input
+// and a dilated kernel that fit int, so that every position and tap index below does too.
+void check_window(const window2d& w, int in_h, int in_w, const char* what) {
   if (w.kernel_h < 1 || w.kernel_w < 1 || w.stride_h < 1 || w.stride_w < 1 || w.dilation_h < 1 ||
       w.dilation_w < 1) {
     fail(errc::invalid_shape, what, "kernel sizes, strides and dilations must be >= 1");
   }
   if (w.pad.top < 0 || w.pad.left < 0 || w.pad.bottom < 0 || w.pad.right < 0) {
     fail(errc::invalid_shape, what, "padding must be >= 0");
+  }
+  constexpr std::int64_t kMax = std::numeric_limits<int>::max();
+  if (std::int64_t{in_h} + w.pad.top + w.pad.bottom > kMax || std::int64_t{in_w} + w.pad.left + w.pad.right > kMax) {
+    fail(errc::invalid_shape, what, "the padded input overflows int");
+  }
+  if (std::int64_t{w.kernel_h - 1} * w.dilation_h + 1 > kMax || std::int64_t{w.kernel_w - 1} * w.dilation_w + 1 > kMax) {
+    fail(errc::invalid_shape, what, "the dilated kernel overflows int");
   }
 }
 
@@ -272,12 +282,14 @@ void check_dims(std::initializer_list<int> dims, const char* what) {
 }
 
 // Valid kernel range [k0, k1) of output position o: taps with 0 <= o*s - pad + k*d < in.
+// In 64 bits: o * s and pad + d stay below 2^32 for the windows check_window admits.
 void tap_range(int o, int s, int pad, int d, int k, int in, int& k0, int& k1) noexcept {
-  const int origin = o * s - pad;
-  k0 = origin >= 0 ? 0 : (-origin + d - 1) / d;
-  const int last = in - 1 - origin;  // k*d <= last
-  k1 = last < 0 ? 0 : std::min(k, last / d + 1);
-  if (k1 < k0) k1 = k0;
+  const std::int64_t origin = std::int64_t{o} * s - pad;
+  const std::int64_t first = origin >= 0 ? 0 : (-origin + d - 1) / d;
+  const std::int64_t last = in - 1 - origin;  // k*d <= last
+  const std::int64_t end = last < 0 ? 0 : std::min<std::int64_t>(k, last / d + 1);
+  k0 = static_cast<int>(std::min<std::int64_t>(first, k));
+  k1 = static_cast<int>(std::max<std::int64_t>(end, k0));
 }
 }  // namespace
 
@@ -462,7 +474,7 @@ quantized_conv2d::quantized_conv2d(const conv2d_shape& shape, std::vector<std::i
                                    dsp_profile profile) {
   const char* what = "quantized_conv2d";
   check_dims({shape.in_h, shape.in_w, shape.in_channels, shape.out_channels}, what);
-  check_window(shape.window, what);
+  check_window(shape.window, shape.in_h, shape.in_w, what);
   if (shape.window.out_h(shape.in_h) < 1 || shape.window.out_w(shape.in_w) < 1) {
     fail(errc::invalid_shape, what, "the padded input is smaller than the dilated kernel: empty output");
   }
@@ -603,7 +615,7 @@ quantized_depthwise_conv2d::quantized_depthwise_conv2d(const depthwise_shape& sh
   if (std::int64_t{shape.in_channels} * shape.depth_multiplier > std::numeric_limits<int>::max()) {
     fail(errc::invalid_shape, what, "in_channels * depth_multiplier overflows int");
   }
-  check_window(shape.window, what);
+  check_window(shape.window, shape.in_h, shape.in_w, what);
   if (shape.window.out_h(shape.in_h) < 1 || shape.window.out_w(shape.in_w) < 1) {
     fail(errc::invalid_shape, what, "the padded input is smaller than the dilated kernel: empty output");
   }
@@ -687,7 +699,7 @@ template <class Code, class Reduce>
 void pool(const pool_shape& s, std::span<const Code> input, std::span<Code> output, clamp_range clamp,
           const char* what, Reduce reduce) {
   check_dims({s.in_h, s.in_w, s.channels}, what);
-  check_window(s.window, what);
+  check_window(s.window, s.in_h, s.in_w, what);
   if (s.window.dilation_h != 1 || s.window.dilation_w != 1) fail(errc::invalid_shape, what, "dilation must be 1");
   check_clamp_code<Code>(clamp, what);
   const window2d& w = s.window;
@@ -732,14 +744,16 @@ template <class Code>
 void average_pool(const pool_shape& s, std::span<const Code> input, std::span<Code> output, clamp_range clamp) {
   const auto C = static_cast<std::size_t>(s.channels);
   pool(s, input, output, clamp, "average_pool", [&](const Code* image, std::size_t c, int ya, int yb, int xa, int xb) {
-    std::int32_t sum = 0;
+    // In 64 bits: a window of more than 2^31 / 65535 positions overflows an int32 sum (TFLite's
+    // reference sums in int32, which such windows would make undefined; smaller ones agree).
+    std::int64_t sum = 0;
     for (int y = ya; y < yb; ++y) {
       for (int x = xa; x < xb; ++x) {
         sum += image[(static_cast<std::size_t>(y) * static_cast<std::size_t>(s.in_w) + static_cast<std::size_t>(x)) * C + c];
       }
     }
-    const std::int32_t n = (yb - ya) * (xb - xa);
-    return sum >= 0 ? (sum + n / 2) / n : (sum - n / 2) / n;
+    const std::int64_t n = std::int64_t{yb - ya} * (xb - xa);
+    return static_cast<std::int32_t>(sum >= 0 ? (sum + n / 2) / n : (sum - n / 2) / n);  // within the codes' range
   });
 }
 

@@ -1646,12 +1646,26 @@ pwlq_params pwlq_calibrate(std::span<const float> x, std::span<const std::int64_
                 "axis " + std::to_string(axis) + " is outside [-rank, rank) for rank " + std::to_string(rank));
   }
   const std::size_t ax = static_cast<std::size_t>(axis < 0 ? axis + rank : axis);
+  // The element count first, overflow-checked, so that a shape that does not match x allocates nothing.
+  std::size_t count = 1;
   for (std::size_t i = 0; i < shape.size(); ++i) {
     if (shape[i] < 0) {
       throw error(errc::invalid_shape, "shape[" + std::to_string(i) + "] = " + std::to_string(shape[i]) + " is negative");
     }
+    const auto d = static_cast<std::size_t>(shape[i]);
+    if (d != 0 && count > std::numeric_limits<std::size_t>::max() / 4 / d) {
+      throw error(errc::invalid_shape, "pwlq_calibrate: the element count of the shape overflows");
+    }
+    count *= d;
+  }
+  if (x.size() != count) {
+    throw error(errc::size_mismatch,
+                "pwlq_calibrate: " + std::to_string(x.size()) + " values given, the shape has " + std::to_string(count));
   }
   const auto channels = static_cast<std::size_t>(shape[ax]);
+  if (count == 0 && channels != 0) {
+    throw error(errc::no_finite_data, "pwlq_calibrate: no finite value (the tensor is empty)");
+  }
   {
     std::vector<float> ms(channels, 0.0f), bp(channels * static_cast<std::size_t>(options.breakpoints), 0.0f);
     const pwlq_params layout = pwlq_params::per_channel(options.bits, options.variant, shape, axis, ms, bp);

@@ -211,6 +211,20 @@ TEST_F(GnubgFile, TransposeGivesOutInLayout) {
   }
 }
 
+TEST(GnubgNetwork, TransposeRefusesDimensionsThatDoNotMatch) {
+  gnubg_network n;
+  n.name = "hand made";
+  n.inputs = n.hidden = -1;  // (size_t)-1 squared wraps to 1: it must not pass for one weight
+  n.hidden_weights = {1.0f};
+  EXPECT_EQ(lowbit::error_of([&] { (void)n.hidden_weights_out_in(); }, "negative"), errc::invalid_shape);
+  n.inputs = 2;
+  n.hidden = 3;
+  n.hidden_weights.assign(5, 1.0f);
+  EXPECT_EQ(lowbit::error_of([&] { (void)n.hidden_weights_out_in(); }, "inputs * hidden = 6"), errc::size_mismatch);
+  n.hidden_weights = {1, 2, 3, 4, 5, 6};  // [I][H]
+  EXPECT_EQ(n.hidden_weights_out_in(), (std::vector<float>{1, 4, 2, 5, 3, 6}));
+}
+
 TEST_F(GnubgFile, ValuesAreFiniteAndMatchMeasuredStatistics) {
   const auto nets = parse_gnubg_weights(view());
   ASSERT_EQ(nets.size(), 6u);

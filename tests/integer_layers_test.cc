@@ -419,6 +419,20 @@ TEST(Pool, HandComputed) {
   EXPECT_EQ(yu, (std::vector<u8>{1, 1, 0, 0}));
 }
 
+TEST(Pool, AverageOfAWindowBeyondAnInt32Sum) {
+  // 3000 x 3000 codes of 255 sum to 2.3e9 > 2^31 - 1: the average is still 255 (an int32 sum overflowed).
+  constexpr int n = 3000;
+  const pool_shape shape{n, n, 1, {n, n, 1, 1, 1, 1, {}}};
+  const std::vector<u8> x(static_cast<std::size_t>(n) * n, 255);
+  std::vector<u8> y(1);
+  average_pool<u8>(shape, x, y, {0, 255});
+  EXPECT_EQ(y[0], 255);
+  const std::vector<i8> xs(static_cast<std::size_t>(n) * n, -128);
+  std::vector<i8> ys(1);
+  average_pool<i8>(shape, xs, ys, {-128, 127});
+  EXPECT_EQ(ys[0], -128);
+}
+
 TEST(Add, HandComputedAndNearFloat) {
   // Equal scales 0.1, zero points 0: out = x1 + x2 exactly (the multipliers are 1/2 and 2^20-scaled).
   activation_quant q{0.1f, 0, code_format::int8()};
@@ -849,6 +863,26 @@ TEST(Errors, AtTheBoundary) {
   EXPECT_EQ(error_of([&] { max_pool<i8>({2, 2, 1, dil}, px, py, {}); }, "dilation"), errc::invalid_shape);
   window2d padded{1, 1, 1, 1, 1, 1, {2, 0, 0, 0}};
   EXPECT_EQ(error_of([&] { average_pool<i8>({2, 2, 1, padded}, px, py, {}); }, "padding"), errc::invalid_shape);
+  // Windows whose positions or taps would overflow int are refused before anything runs.
+  constexpr int kIntMax = std::numeric_limits<int>::max();
+  window2d huge_pad;
+  huge_pad.stride_h = kIntMax;
+  huge_pad.pad.top = kIntMax;
+  EXPECT_EQ(error_of([&] { quantized_conv2d({1, 1, 1, 1, huge_pad}, {1}, {}, in, wq, out, {}); }, "padded input"),
+            errc::invalid_shape);
+  std::vector<i8> one(1), one_out(1);
+  EXPECT_EQ(error_of([&] { max_pool<i8>({1, 1, 1, huge_pad}, one, one_out, {}); }, "padded input"),
+            errc::invalid_shape);
+  EXPECT_EQ(error_of([&] { quantized_depthwise_conv2d({1, 1, 1, 1, huge_pad}, {1}, {}, in, wq, out, {}); },
+                     "padded input"),
+            errc::invalid_shape);
+  window2d dilated;
+  dilated.kernel_h = 3;
+  dilated.dilation_h = 1 << 30;
+  EXPECT_EQ(error_of([&] { quantized_conv2d({1, 1, 1, 1, dilated}, {1, 1, 1}, {}, in, wq, out, {}); }, "dilated kernel"),
+            errc::invalid_shape);
+  const window2d wide{1, 1, 1, 1, 1, 1, {kIntMax, 0, kIntMax - 3, 0}};
+  EXPECT_EQ(wide.out_h(10), 0);  // 4294967301 does not fit int
   std::vector<u8> pu(4), pv(4);
   EXPECT_EQ(error_of([&] { average_pool<u8>({2, 2, 1, {}}, pu, pv, {-1, 255}); }),
             errc::invalid_argument);

@@ -380,6 +380,13 @@ TEST(PwlqEdge, ParamsValidation) {
   EXPECT_EQ(error_of([&] { pwlq_quantize(x, pc, c); }), errc::size_mismatch);
   EXPECT_EQ(error_of([&] { pwlq_fake_quantize(x, pc, y); }), errc::size_mismatch);
   EXPECT_EQ(error_of([&] { (void)pwlq_calibrate(x, shape, 0); }), errc::size_mismatch);
+  // A shape far larger than the data is refused before anything is allocated for its channels.
+  const std::int64_t vast[2] = {std::int64_t{1} << 40, 1 << 20};
+  EXPECT_EQ(error_of([&] { (void)pwlq_calibrate(x, vast, 0); }, "values given"), errc::size_mismatch);
+  const std::int64_t overflowing[2] = {std::int64_t{1} << 62, std::int64_t{1} << 62};
+  EXPECT_EQ(error_of([&] { (void)pwlq_calibrate(x, overflowing, 0); }, "overflows"), errc::invalid_shape);
+  const std::int64_t empty[2] = {std::int64_t{1} << 40, 0};
+  EXPECT_EQ(error_of([&] { (void)pwlq_calibrate(std::span<const float>(), empty, 0); }), errc::no_finite_data);
   EXPECT_EQ(error_of([&] { (void)pwlq_calibrate(y, shape, 0, opts(4, pwlq_breakpoint::grid, pwlq_variant::reference, 2)); }),
             errc::invalid_argument);
   EXPECT_EQ(error_of([&] { (void)pwlq_calibrate(y, opts(10, pwlq_breakpoint::exact)); }), errc::unsupported_width);

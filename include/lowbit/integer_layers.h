@@ -197,7 +197,8 @@ struct window2d {
   padding2d pad;
 
   /// Output size along one axis: (in + pad_a + pad_b - ((k - 1) * dilation + 1)) / stride + 1
-  /// (floor), or 0 when the padded input is smaller than the dilated kernel.
+  /// (floor), or 0 when the padded input is smaller than the dilated kernel or the size does not
+  /// fit int (the layers refuse such windows with errc::invalid_shape).
   int out_h(int in_h) const noexcept;
   int out_w(int in_w) const noexcept;
 };

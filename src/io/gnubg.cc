@@ -156,8 +156,12 @@ void name_networks(std::vector<gnubg_network>& nets) {
 }  // namespace
 
 std::vector<float> gnubg_network::hidden_weights_out_in() const {
+  if (inputs < 0 || hidden < 0) {
+    throw error(errc::invalid_shape, "gnubg_network '" + name + "': inputs = " + std::to_string(inputs) +
+                                         ", hidden = " + std::to_string(hidden) + " (negative)");
+  }
   const auto ni = static_cast<std::size_t>(inputs), nh = static_cast<std::size_t>(hidden);
-  if (hidden_weights.size() != ni * nh) {
+  if (hidden_weights.size() != ni * nh) {  // no overflow: both are below 2^31
     throw error(errc::size_mismatch, "gnubg_network '" + name + "': hidden_weights has " +
                                          std::to_string(hidden_weights.size()) + " values, inputs * hidden = " +
                                          std::to_string(ni * nh));
