@@ -1,5 +1,6 @@
 // The `lowbit` command-line tool, run as a user runs it: results equal the library's, bad input gives
 // one line on stderr and a non-zero exit status.
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -262,6 +263,23 @@ TEST_F(Cli, OutputsReplaceTheTargetWhole) {
 // ema averages per batch, and the whole tensor is one batch: the result must not depend on the
 // chunks the tool reads a large tensor in (2 Mi values: the first half in [-1, 1], the second in
 // [-100, 100]; one batch gives min-max's range).
+// An output that is not a regular file (a FIFO, a device) is written into, not replaced by a file.
+TEST_F(Cli, OutputsIntoAFifoStayAFifo) {
+  io::write_npy<float>(path("x.npy"), std::span<const float>(weights(12)), std::vector<std::int64_t>{3, 4});
+  const fs::path fifo = path("pipe"), got = path("got.npy");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  // The reader gives up after 20 s (a tool that replaced the FIFO would never write into it).
+  const std::string cmd = "timeout 20 cat " + fifo.string() + " > " + got.string() + " & reader=$!; " +
+                          std::string(LOWBIT_CLI_PATH) + " quantize --in " + path("x.npy").string() +
+                          " --scale 0.01 --out " + fifo.string() + "; status=$?; wait $reader && exit $status";
+  const int raw = std::system(("sh -c '" + cmd + "'").c_str());
+  ASSERT_TRUE(WIFEXITED(raw) && WEXITSTATUS(raw) == 0) << raw;
+  EXPECT_TRUE(fs::is_fifo(fifo));
+  const io::npy_array q = io::read_npy(got);  // the codes came through the pipe
+  EXPECT_EQ(q.shape, (std::vector<std::int64_t>{3, 4}));
+  expect_error("quantize --in " + path("x.npy").string() + " --scale 0.01 --out " + dir_.string(), "io_failure");
+}
+
 // calibrate observes the whole tensor once, as a program calling observer::observe once does: a
 // histogram calibrator fed in chunks would re-bin as the range grows and give another scale, and ema
 // would average per chunk.

@@ -43,7 +43,22 @@ std::vector<std::byte> read_file(const std::filesystem::path& path) {
 
 // Writes a temporary file beside the target and renames it over the target only once every byte is
 // written: a failed write (a full disk) leaves the old file, or none, never a truncated one, and an
-// output path equal to the input path is safe. A symbolic link is written through, not replaced.
+// output path equal to the input path is safe. A symbolic link is written through, not replaced, and
+// a device or a FIFO is written in place.
+namespace {
+// Writes bytes to `file` (named `path` in errors); false, with errno kept, when a write fails.
+bool write_bytes(const std::filesystem::path& file, const std::filesystem::path& path, std::span<const std::byte> bytes,
+                 int& write_errno) {
+  errno = 0;
+  std::ofstream out(file, std::ios::binary | std::ios::trunc);
+  if (!out) throw error(errc::io_failure, "cannot open " + quoted(path) + " for writing" + reason(errno));
+  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out.close();
+  write_errno = errno;
+  return static_cast<bool>(out);
+}
+}  // namespace
+
 void write_file(const std::filesystem::path& path, std::span<const std::byte> bytes) {
   std::error_code ec;
   std::filesystem::path target = path;
@@ -51,15 +66,19 @@ void write_file(const std::filesystem::path& path, std::span<const std::byte> by
     target = std::filesystem::canonical(path, ec);
     if (ec) throw error(errc::io_failure, "cannot resolve " + quoted(path) + ": " + ec.message());
   }
+  int write_errno = 0;
+  const std::filesystem::file_status st = std::filesystem::status(target, ec);
+  if (std::filesystem::exists(st) && !std::filesystem::is_regular_file(st)) {
+    // A device, a FIFO or a socket is written in place: renaming over it would replace it with a
+    // regular file. (A directory fails to open.)
+    if (!write_bytes(target, path, bytes, write_errno)) {
+      throw error(errc::io_failure, "cannot write " + quoted(path) + reason(write_errno));
+    }
+    return;
+  }
   const std::string suffix = ".lowbit-tmp-" + std::to_string(::getpid());
   const std::filesystem::path temp = target.string() + suffix;
-  errno = 0;
-  std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-  if (!out) throw error(errc::io_failure, "cannot open " + quoted(path) + " for writing" + reason(errno));
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-  out.close();
-  const int write_errno = errno;
-  if (!out) {
+  if (!write_bytes(temp, path, bytes, write_errno)) {
     std::filesystem::remove(temp, ec);
     throw error(errc::io_failure, "cannot write " + quoted(path) + reason(write_errno));
   }
