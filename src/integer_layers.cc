@@ -826,6 +826,10 @@ void quantized_add::run(std::span<const Code> input1, std::span<const Code> inpu
 quantized_lut_activation::quantized_lut_activation(lut_activation kind, const activation_quant& input,
                                                    dsp_profile profile)
     : kind_(kind), in_(input), profile_(profile) {
+  if (kind != lut_activation::logistic && kind != lut_activation::tanh) {
+    fail(errc::invalid_argument, "quantized_lut_activation",
+         "kind " + str(static_cast<int>(kind)) + " is not logistic or tanh");
+  }
   const char* what = kind == lut_activation::logistic ? "logistic" : "tanh";
   validate(profile);
   validate_activation(input, what, "input");

@@ -895,6 +895,9 @@ TEST(Errors, AtTheBoundary) {
   EXPECT_EQ(error_of([&] { std::vector<i8> a3(3), a2(2), o3(3);
     add.run<i8>(a3, a2, o3); }),
             errc::size_mismatch);
+  EXPECT_EQ(error_of([&] { quantized_lut_activation(static_cast<lut_activation>(7), {0.1f, 0, code_format::int8()}); },
+                     "kind 7"),
+            errc::invalid_argument);
   EXPECT_EQ(error_of([&] { quantized_lut_activation(lut_activation::tanh, {0.1f, 0, code_format::int16()}); }),
             errc::unsupported_width);
   EXPECT_EQ(error_of([&] {

@@ -438,7 +438,8 @@ enum class lut_activation : std::uint8_t { logistic, tanh };
 /// mbqm uses the profile's rounding (TFLite: double).
 class quantized_lut_activation {
  public:
-  /// Throws errc::invalid_scale, invalid_zero_point, unsupported_width (not int8 / uint8).
+  /// Throws errc::invalid_scale, invalid_zero_point, unsupported_width (not int8 / uint8),
+  /// invalid_argument (a kind that is not one of the enumerators).
   quantized_lut_activation(lut_activation kind, const activation_quant& input,
                            dsp_profile profile = dsp_profile::tflite());
   /// Throws errc::size_mismatch, type_mismatch.
