@@ -615,8 +615,8 @@ template class hilbert3_quantizer<std::uint16_t>;
 
 hilbert_error_estimate predict_hilbert3_error(const hilbert3_curve& curve, double step, double noise) {
   if (!std::isfinite(step) || !(step > 0.0) || !std::isfinite(noise) || !(noise >= 0.0)) {
-    throw error(errc::invalid_argument, "predict_hilbert3_error: step " + std::to_string(step) + " and noise " +
-                                            std::to_string(noise) + " must be finite with step > 0, noise >= 0");
+    throw error(errc::invalid_argument, "predict_hilbert3_error: step " + detail::float_text(step) + " and noise " +
+                                            detail::float_text(noise) + " must be finite with step > 0, noise >= 0");
   }
   const tables3& tb = *make_tables(curve.order());
   const double g = 1.0 / curve.segment_length();  // unit cube -> lattice

@@ -124,7 +124,7 @@ std::vector<std::int32_t> quantize_bias(std::span<const float> bias, float s_in,
   q.resize(oc);
   for (std::size_t c = 0; c < oc; ++c) {
     if (!std::isfinite(bias[c])) {
-      fail(errc::invalid_argument, what, "bias[" + std::to_string(c) + "] = " + std::to_string(bias[c]) + " is not finite");
+      fail(errc::invalid_argument, what, "bias[" + std::to_string(c) + "] = " + lowbit::detail::float_text(bias[c]) + " is not finite");
     }
     const double s = static_cast<double>(s_in) * static_cast<double>(wq.scales[wq.scales.size() == 1 ? 0 : c]);
     const double v = std::round(static_cast<double>(bias[c]) / s);
@@ -324,7 +324,7 @@ void integer_layer_base::init(const activation_quant& in, const activation_quant
   }
   for (std::size_t i = 0; i < wq.scales.size(); ++i) {
     if (!(wq.scales[i] > 0.0f) || std::isinf(wq.scales[i])) {
-      fail(errc::invalid_scale, what, "weight scale[" + std::to_string(i) + "] = " + std::to_string(wq.scales[i]) +
+      fail(errc::invalid_scale, what, "weight scale[" + std::to_string(i) + "] = " + lowbit::detail::float_text(wq.scales[i]) +
                                           " must be finite and > 0");
     }
   }
@@ -1053,7 +1053,7 @@ void validate_activation(const activation_quant& q, const char* what, const char
              "; full-range int8 or uint8 codes are needed");
   }
   if (!(q.scale > 0.0f) || std::isinf(q.scale)) {
-    fail(errc::invalid_scale, what, std::string(which) + " scale " + std::to_string(q.scale) + " must be finite and > 0");
+    fail(errc::invalid_scale, what, std::string(which) + " scale " + lowbit::detail::float_text(q.scale) + " must be finite and > 0");
   }
   if (q.zero_point < q.format.qmin() || q.zero_point > q.format.qmax()) {
     fail(errc::invalid_zero_point, what,

@@ -46,6 +46,9 @@ TEST(QuantParams, PerTensorRejects) {
     EXPECT_EQ(error_of([&] { quant_params::per_tensor(code_format{bits, true, false}, 1.0f, 0); }),
               errc::unsupported_width);
   }
+  // The message shows the scale as it is, however small (not std::to_string's "-0.000000").
+  EXPECT_EQ(error_of([] { quant_params::per_tensor(code_format::int8(), -1e-10f, 0); }, "scale[0] = -1.00000001e-10 must"),
+            errc::invalid_scale);
   // Every width 2..16 is accepted; a denormal scale is positive and finite, so it is valid.
   for (int bits = 2; bits <= 16; ++bits) {
     EXPECT_NO_THROW(quant_params::per_tensor(code_format{bits, false, false}, 1.0f, (1 << bits) - 1));

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdio>
 #include <stdexcept>
 #include <string>
 
@@ -67,5 +68,15 @@ class error : public std::invalid_argument {
   }
   errc code_;
 };
+
+namespace detail {
+/// A real number for an error message: "%.9g", so that every float32 reads back exactly and a tiny
+/// or negative scale shows as itself (std::to_string gives "-0.000000" for -1e-10).
+inline std::string float_text(double v) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.9g", v);
+  return text;
+}
+}  // namespace detail
 
 }  // namespace lowbit

@@ -219,7 +219,7 @@ class quant_params {
     for (std::size_t i = 0; i < a.scales.size(); ++i) {
       const float s = a.scales[i];
       if (!(s > 0.0f) || std::isinf(s)) {
-        throw error(errc::invalid_scale, "scale[" + std::to_string(i) + "] = " + std::to_string(s) +
+        throw error(errc::invalid_scale, "scale[" + std::to_string(i) + "] = " + detail::float_text(s) +
                                              " must be finite and > 0");
       }
       const std::int32_t z = a.zero_points[i];
@@ -254,7 +254,7 @@ class quant_params {
 inline quant_params params_from_range(float min, float max, code_format format, bool symmetric,
                                       profile numerics = profile::onnx) {
   if (!std::isfinite(min) || !std::isfinite(max) || min > max) {
-    throw error(errc::invalid_range, "range [" + std::to_string(min) + ", " + std::to_string(max) +
+    throw error(errc::invalid_range, "range [" + detail::float_text(min) + ", " + detail::float_text(max) +
                                          "] is not a finite, ordered range");
   }
   if (format.bits < 2 || format.bits > 16) {
