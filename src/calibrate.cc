@@ -776,16 +776,16 @@ std::pair<float, std::int32_t> params_for_range(float lo, float hi, code_format 
   };
   if (symmetric) {
     const float a = std::max(-lo, hi);
-    if (format.is_signed) return {finish(a / qmax), 0};
-    const std::int32_t zp = (iqmin + iqmax + 1) / 2;
-    return {finish(a / (qmax - static_cast<float>(zp))), zp};
+    const std::int32_t zp = format.is_signed ? 0 : (iqmin + iqmax + 1) / 2;
+    return {detail::finite_grid_scale(finish(a / (qmax - static_cast<float>(zp))), zp, format), zp};
   }
   const float steps = qmax - qmin;
   float width = hi - lo;
   float scale = std::isinf(width) ? hi / steps - lo / steps : width / steps;
   scale = finish(scale);
   const float z = std::clamp(qmin - lo / scale, qmin, qmax);
-  return {scale, static_cast<std::int32_t>(std::nearbyint(z))};
+  const auto zp = static_cast<std::int32_t>(std::nearbyint(z));
+  return {detail::finite_grid_scale(scale, zp, format), zp};
 }
 
 // ----------------------------------------------------------------------------------------------------

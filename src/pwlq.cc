@@ -79,11 +79,7 @@ void check_k(int k) {
   }
 }
 
-std::string fstr(float v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.9g", static_cast<double>(v));
-  return buf;
-}
+std::string fstr(float v) { return detail::float_text(v); }
 
 }  // namespace
 
@@ -181,6 +177,17 @@ void pwlq_params::finish(std::span<const float> max_abs, std::span<const float> 
       if (!ok) {
         throw error(errc::invalid_range, "max |x| = " + fstr(m) + where +
                                              " and its breakpoints give a step that underflows to 0");
+      }
+      // Every level finite: in each region the levels are monotone in the magnitude index, so its
+      // extremes are the codes q = L and q = -H (the reference centre reaches -H * c, beyond -p1).
+      const auto top = static_cast<std::int8_t>(runs_[c].levels), bottom = static_cast<std::int8_t>(-runs_[c].half);
+      for (std::uint8_t reg = 0; reg <= static_cast<std::uint8_t>(k_); ++reg) {
+        for (const std::int8_t q : {top, bottom}) {
+          if (!std::isfinite(ref::pwlq_decode_value(pwlq_code{q, reg}, runs_[c]))) {
+            throw error(errc::invalid_range, "max |x| = " + fstr(m) + where +
+                                                 " and its breakpoints give a level beyond FLT_MAX");
+          }
+        }
       }
     }
   }
@@ -372,6 +379,7 @@ constexpr int kBins = 16384;            // histogram bins = breakpoint lattice i
 constexpr int kRefine = 64;
 constexpr std::size_t kMaxScored = 256;  // lattice breakpoints scored exactly at most             // sub-steps of the refinement between two lattice neighbours
 constexpr float kZeroBelow = 0x1p-100f;  // a channel with max |x| below this is all zero
+constexpr float kLargestMaxAbs = 0x1p127f;  // calibrated m is capped here (see calibrate_channel)
 
 // Coordinate descent on the lattice indices js[0] < ... < js[k-1] of k breakpoints: each breakpoint in
 // turn moves to the index within 2 * step of it (between its neighbours) that minimises
@@ -1573,10 +1581,13 @@ float grid_breakpoint(std::span<const float> v, float m, int bits, pwlq_variant 
 // m and the breakpoints of one channel (k values appended to bps).
 float calibrate_channel(std::span<const float> v, const pwlq_options& o, std::vector<float>& bps,
                         const std::string& where) {
-  const scan_result s = scan(v);
+  scan_result s = scan(v);
   if (s.finite == 0) {
     throw error(errc::no_finite_data, "pwlq_calibrate: no finite value" + where);
   }
+  // m at most 2^127 (half of FLT_MAX): no level exceeds 4/3 m (the 2-bit reference centre's -H * c)
+  // by more than a few ulps, so every level stays finite; larger values clamp to 2^127.
+  s.m = std::min(s.m, kLargestMaxAbs);
   if (s.finite > std::numeric_limits<std::uint32_t>::max()) {
     throw error(errc::invalid_argument, "pwlq_calibrate: more than 2^32 - 1 values in one channel" + where);
   }

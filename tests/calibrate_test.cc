@@ -74,6 +74,28 @@ error_stats measure(const quant_params& p, const std::vector<float>& data) {
 // ----------------------------------------------------------------------------------------------------
 // params_for_range
 
+// At FLT_MAX the extreme levels would overflow (the zero point's rounding, the extra negative code):
+// the scale is lowered until they are finite, and an observer of finite data never gives ±Inf levels.
+TEST(ParamsForRange, AtFltMaxEveryLevelIsFinite) {
+  constexpr float kMax = FLT_MAX;
+  for (const code_format f : {code_format::uint8(), code_format::int8(), code_format::int8(true), code_format::int16()}) {
+    for (const bool symmetric : {false, true}) {
+      for (const auto& [lo, hi] : {std::pair{-kMax, kMax}, std::pair{-kMax, 0.0f}, std::pair{-1.0f, kMax}}) {
+        const auto [s, z] = params_for_range(lo, hi, f, symmetric);
+        EXPECT_LE(std::abs((f.qmin() - static_cast<double>(z)) * s), kMax) << f.bits << " " << symmetric;
+        EXPECT_LE(std::abs((f.qmax() - static_cast<double>(z)) * s), kMax) << f.bits << " " << symmetric;
+      }
+    }
+  }
+  observer obs(calibrator_spec::parse("minmax"));
+  const std::vector<float> x = {-kMax, kMax, 0.0f, 1.0f};
+  obs.observe(std::span<const float>(x));
+  const quant_params p = obs.compute_params(code_format::uint8(), false);
+  for (std::int32_t q = 0; q <= 255; ++q) {
+    EXPECT_TRUE(std::isfinite(static_cast<float>(q - p.zero_points()[0]) * p.scales()[0])) << q;
+  }
+}
+
 TEST(ParamsForRange, HandComputed) {
   // asymmetric: scale = (hi - lo) / (qmax - qmin), zp = round_half_even(qmin - lo / scale)
   auto [s, z] = params_for_range(-1.0f, 3.0f, code_format::uint8(), false);

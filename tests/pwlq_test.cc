@@ -345,6 +345,34 @@ TEST(PwlqEdge, AllZeroConstantOneElementNaN) {
   }
 }
 
+// Values up to FLT_MAX: a grid whose levels would round past FLT_MAX is refused, and calibration caps
+// m at 2^127 so that every level of what it returns is finite (larger values clamp to 2^127).
+TEST(PwlqEdge, LevelsNearFltMaxStayFinite) {
+  const float bp[1] = {0.5f * FLT_MAX};
+  EXPECT_EQ(error_of([&] { (void)pwlq_params::per_tensor(8, pwlq_variant::reference, FLT_MAX, bp); }, "beyond FLT_MAX"),
+            errc::invalid_range);
+  std::vector<float> x = {FLT_MAX, -FLT_MAX, 0x1p127f, -0x1.8p126f, 3e38f, -1e38f, 1.0f, -0.5f, 0.0f};
+  for (int i = 1; i <= 200; ++i) x.push_back(static_cast<float>(i % 17 - 8) * 0x1p120f * static_cast<float>(i));
+  for (const auto method : {pwlq_breakpoint::exact, pwlq_breakpoint::gaussian, pwlq_breakpoint::laplacian,
+                            pwlq_breakpoint::grid}) {
+    for (const auto variant : {pwlq_variant::reference, pwlq_variant::paper}) {
+      for (const int bits : {2, 4, 8}) {
+        for (const int k : {1, 2, 3}) {
+          if (method != pwlq_breakpoint::exact && k != 1) continue;
+          const pwlq_params p = pwlq_calibrate(x, opts(bits, method, variant, k));
+          EXPECT_EQ(p.max_abs()[0], 0x1p127f);
+          std::vector<float> y(x.size());
+          pwlq_fake_quantize(x, p, y);
+          for (std::size_t i = 0; i < y.size(); ++i) {
+            ASSERT_TRUE(std::isfinite(y[i])) << to_string(method) << " " << to_string(variant) << " b=" << bits
+                                             << " k=" << k << " x=" << x[i];
+          }
+        }
+      }
+    }
+  }
+}
+
 TEST(PwlqEdge, ParamsValidation) {
   const float bp[1] = {1.0f};
   EXPECT_EQ(error_of([&] { (void)pwlq_params::per_tensor(1, pwlq_variant::reference, 2.0f, bp); }), errc::unsupported_width);

@@ -82,6 +82,33 @@ TEST(QuantParams, FromRangeWiderThanFltMax) {
   EXPECT_NEAR(p.scales()[0], 6e38 / 255, 1e32);
 }
 
+// Ranges reaching FLT_MAX: the zero point's rounding (or the symmetric grid's extra negative code)
+// would put the extreme level past FLT_MAX; the scale is lowered so that every level stays finite.
+TEST(QuantParams, FromRangeAtFltMaxKeepsEveryLevelFinite) {
+  constexpr float kMax = std::numeric_limits<float>::max();
+  for (const code_format f : {code_format::uint8(), code_format::int8(), code_format::int8(true), code_format::int16(),
+                              code_format::uint4()}) {
+    for (const bool symmetric : {false, true}) {
+      for (const auto& [lo, hi] : {std::pair{-kMax, kMax}, std::pair{0.0f, kMax}, std::pair{-kMax, 1.0f}}) {
+        const quant_params p = params_from_range(lo, hi, f, symmetric);
+        const double s = p.scales()[0], z = p.zero_points()[0];
+        EXPECT_LE(std::abs((f.qmin() - z) * s), kMax);
+        EXPECT_LE(std::abs((f.qmax() - z) * s), kMax);
+        const std::vector<float> x = {lo, hi, -kMax, kMax, 0.0f};
+        std::vector<float> y(x.size());
+        fake_quantize(x, p, y);
+        for (std::size_t i = 0; i < y.size(); ++i) {
+          EXPECT_TRUE(std::isfinite(y[i])) << f.bits << (f.is_signed ? "s" : "u") << " sym=" << symmetric << " x=" << x[i];
+        }
+        // Lowering is the least that keeps the levels finite: the extreme level is within a step of FLT_MAX.
+        EXPECT_GT(std::max(std::abs((f.qmin() - z) * s), std::abs((f.qmax() - z) * s)), kMax - 2 * s);
+      }
+    }
+  }
+  // Far from FLT_MAX nothing changes.
+  EXPECT_EQ(params_from_range(-1.0f, 3.0f, code_format::uint8(), false).scales()[0], 4.0f / 255.0f);
+}
+
 TEST(QuantParams, PerChannelRejects) {
   const std::vector<std::int64_t> shape = {2, 3, 4};
   const std::vector<float> s3 = {1, 2, 3}, s2 = {1, 2};

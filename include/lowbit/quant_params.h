@@ -243,12 +243,27 @@ class quant_params {
   std::shared_ptr<const arrays> a_;  // never null: every factory ends in finish()
 };
 
+namespace detail {
+/// The largest scale <= s whose levels (q - zp) * s, q in [qmin, qmax], are all finite floats: s
+/// itself unless the grid reaches past FLT_MAX (ranges within half a step of it).
+inline float finite_grid_scale(float s, std::int32_t zp, code_format f) noexcept {
+  const double far = std::max(std::abs(static_cast<double>(f.qmin()) - zp), std::abs(static_cast<double>(f.qmax()) - zp));
+  constexpr double kMax = std::numeric_limits<float>::max();
+  if (static_cast<double>(s) * far <= kMax) return s;
+  float t = static_cast<float>(kMax / far);
+  while (static_cast<double>(t) * far > kMax) t = std::nextafter(t, 0.0f);
+  return t;
+}
+}  // namespace detail
+
 /// Parameters that map the range [min, max] (widened to include 0) onto the code format:
 ///   asymmetric: scale = (max' - min') / (qmax - qmin), zero_point = qmin - round_half_even(min' / scale),
 ///               clamped to [qmin, qmax];  min' = min(min, 0), max' = max(max, 0)
 ///   symmetric:  a = max(|min|, |max|); signed: zero_point = 0, scale = a / qmax;
 ///               unsigned: zero_point = (qmin + qmax + 1) / 2, scale = a / (qmax - zero_point)
-/// A zero-width range (all zeros) gets scale 1; a scale below FLT_MIN is raised to FLT_MIN.
+/// A zero-width range (all zeros) gets scale 1; a scale below FLT_MIN is raised to FLT_MIN; a scale
+/// whose extreme levels would overflow float (ranges reaching within half a step of FLT_MAX) is
+/// lowered until they are finite (detail::finite_grid_scale), so no finite value dequantizes to ±Inf.
 /// Throws: invalid_range (NaN, Inf or min > max) and what per_tensor throws.
 /// (Calibrators that choose min and max — percentile, MSE, entropy — are a separate layer.)
 inline quant_params params_from_range(float min, float max, code_format format, bool symmetric,
@@ -269,16 +284,16 @@ inline quant_params params_from_range(float min, float max, code_format format, 
   };
   if (symmetric) {
     const float a = std::max(-lo, hi);
-    if (format.is_signed) return quant_params::per_tensor(format, finish_scale(a / qmax), 0, numerics);
-    const std::int32_t zp = (format.qmin() + format.qmax() + 1) / 2;
-    return quant_params::per_tensor(format, finish_scale(a / (qmax - static_cast<float>(zp))), zp, numerics);
+    const std::int32_t zp = format.is_signed ? 0 : (format.qmin() + format.qmax() + 1) / 2;
+    const float s = finish_scale(a / (qmax - static_cast<float>(zp)));
+    return quant_params::per_tensor(format, detail::finite_grid_scale(s, zp, format), zp, numerics);
   }
   // hi - lo overflows for ranges wider than FLT_MAX (as params_for_range does, divide first then).
   const float width = hi - lo, steps = qmax - qmin;
   const float scale = finish_scale(std::isinf(width) ? hi / steps - lo / steps : width / steps);
   const float z = qmin - std::nearbyint(lo / scale);
   const auto zp = static_cast<std::int32_t>(std::min(std::max(z, qmin), qmax));
-  return quant_params::per_tensor(format, scale, zp, numerics);
+  return quant_params::per_tensor(format, detail::finite_grid_scale(scale, zp, format), zp, numerics);
 }
 
 }  // namespace lowbit
