@@ -38,8 +38,12 @@ void dot_rows(const std::uint8_t* x, std::int32_t zx, const std::int8_t* w, std:
 
 namespace {
 // Whether the CPU runs the VNNI kernels (AVX-512 F, BW and VNNI), and whether a test allows them.
+#if HWY_ARCH_X86
 const bool kCpuHasVnni = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                          __builtin_cpu_supports("avx512vnni");
+#else
+const bool kCpuHasVnni = false;
+#endif
 std::atomic<bool> g_vnni_allowed{true};
 }  // namespace
 
