@@ -649,6 +649,7 @@ float exact_constant_scale(float c, float scale, std::int32_t zp, code_format f)
   const auto zpf = static_cast<float>(zp);
   const auto round_trips = [&](float s) {
     if (!(s >= std::numeric_limits<float>::min()) || !std::isfinite(s)) return false;
+    if (detail::finite_grid_scale(s, zp, f) != s) return false;  // a level past FLT_MAX
     for (const profile p : {profile::onnx, profile::pytorch, profile::tflite}) {
       const float code = ref::quantize_value(c, s, 1.0f / s, zpf, qmin, qmax, p);
       if (ref::dequantize_value(code, s, zpf) != c) return false;

@@ -87,12 +87,23 @@ TEST(ParamsForRange, AtFltMaxEveryLevelIsFinite) {
       }
     }
   }
-  observer obs(calibrator_spec::parse("minmax"));
-  const std::vector<float> x = {-kMax, kMax, 0.0f, 1.0f};
-  obs.observe(std::span<const float>(x));
-  const quant_params p = obs.compute_params(code_format::uint8(), false);
-  for (std::int32_t q = 0; q <= 255; ++q) {
-    EXPECT_TRUE(std::isfinite(static_cast<float>(q - p.zero_points()[0]) * p.scales()[0])) << q;
+  // Observers, including a constant channel's exact-round-trip scale search.
+  const auto every_level_finite = [](const quant_params& p) {
+    const code_format f = p.format();
+    for (std::int32_t q = f.qmin(); q <= f.qmax(); ++q) {
+      if (!std::isfinite(static_cast<float>(q - p.zero_points()[0]) * p.scales()[0])) return false;
+    }
+    return true;
+  };
+  for (const std::vector<float>& x : {std::vector<float>{-kMax, kMax, 0.0f, 1.0f}, std::vector<float>(4, 2e38f),
+                                      std::vector<float>(4, kMax), std::vector<float>(4, -kMax)}) {
+    observer obs(calibrator_spec::parse("minmax"));
+    obs.observe(std::span<const float>(x));
+    for (const code_format f : {code_format::uint8(), code_format::int8(), code_format{2, true, false}}) {
+      for (const bool symmetric : {false, true}) {
+        EXPECT_TRUE(every_level_finite(obs.compute_params(f, symmetric))) << x[0] << " " << f.bits << " " << symmetric;
+      }
+    }
   }
 }
 

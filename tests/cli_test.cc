@@ -263,8 +263,9 @@ TEST_F(Cli, OutputsReplaceTheTargetWhole) {
 // ema averages per batch, and the whole tensor is one batch: the result must not depend on the
 // chunks the tool reads a large tensor in (2 Mi values: the first half in [-1, 1], the second in
 // [-100, 100]; one batch gives min-max's range).
-// An output that is not a regular file (a FIFO, a device) is written into, not replaced by a file.
-TEST_F(Cli, OutputsIntoAFifoStayAFifo) {
+// An output that is not a regular file (a FIFO, a device) or is the caller's descriptor (/dev/stdout) is
+// written into, not replaced by a file.
+TEST_F(Cli, OutputsIntoAFifoOrADescriptorAreWrittenInPlace) {
   io::write_npy<float>(path("x.npy"), std::span<const float>(weights(12)), std::vector<std::int64_t>{3, 4});
   const fs::path fifo = path("pipe"), got = path("got.npy");
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
@@ -278,6 +279,17 @@ TEST_F(Cli, OutputsIntoAFifoStayAFifo) {
   const io::npy_array q = io::read_npy(got);  // the codes came through the pipe
   EXPECT_EQ(q.shape, (std::vector<std::int64_t>{3, 4}));
   expect_error("quantize --in " + path("x.npy").string() + " --scale 0.01 --out " + dir_.string(), "io_failure");
+  // /dev/stdout is the caller's descriptor: the codes go down it, into a file the shell opened for
+  // appending after what it held (a rename through /proc/self/fd/1 would have replaced that file).
+  const result piped = run("quantize --in " + path("x.npy").string() + " --scale 0.01 --out /dev/stdout");
+  ASSERT_EQ(piped.status, 0) << piped.err;
+  EXPECT_EQ(piped.out.rfind("\x93NUMPY", 0), 0u);
+  std::ofstream(path("log.txt")) << "kept\n";
+  ASSERT_EQ(std::system((std::string(LOWBIT_CLI_PATH) + " quantize --in " + path("x.npy").string() +
+                         " --scale 0.01 --out /dev/stdout >> " + path("log.txt").string()).c_str()), 0);
+  const std::string log = slurp(path("log.txt"));
+  EXPECT_EQ(log.rfind("kept\n\x93NUMPY", 0), 0u);
+  EXPECT_EQ(log.size(), 5 + piped.out.size());
 }
 
 // calibrate observes the whole tensor once, as a program calling observer::observe once does: a

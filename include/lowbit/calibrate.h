@@ -161,7 +161,7 @@ class observer {
 /// lo == hi == 0 gives scale 1. A scale below FLT_MIN is raised to FLT_MIN. When hi - lo overflows
 /// float, the asymmetric scale is hi / (qmax - qmin) - lo / (qmax - qmin). A scale whose extreme
 /// levels (qmin - zp) * scale or (qmax - zp) * scale would overflow float is lowered until they are
-/// finite (ranges within half a step of FLT_MAX), so no finite value dequantizes to ±Inf.
+/// finite (ranges within one step of FLT_MAX), so no finite value dequantizes to ±Inf.
 /// (Observers treat a channel whose finite values all equal one c != 0 specially: they pick, among the
 /// floats nearest this scale (up to 256 ulps away, nearest first), one with which c quantizes to a code
 /// that dequantizes back to exactly c in every profile, keeping the zero point; failing that, |c| / 2^k

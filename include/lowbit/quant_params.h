@@ -245,7 +245,8 @@ class quant_params {
 
 namespace detail {
 /// The largest scale <= s whose levels (q - zp) * s, q in [qmin, qmax], are all finite floats: s
-/// itself unless the grid reaches past FLT_MAX (ranges within half a step of it).
+/// itself unless the grid reaches past FLT_MAX (ranges within one step of it: the zero point's rounding
+/// moves the grid by up to half a step, a symmetric signed grid has one code more below zero).
 inline float finite_grid_scale(float s, std::int32_t zp, code_format f) noexcept {
   const double far = std::max(std::abs(static_cast<double>(f.qmin()) - zp), std::abs(static_cast<double>(f.qmax()) - zp));
   constexpr double kMax = std::numeric_limits<float>::max();
@@ -262,7 +263,7 @@ inline float finite_grid_scale(float s, std::int32_t zp, code_format f) noexcept
 ///   symmetric:  a = max(|min|, |max|); signed: zero_point = 0, scale = a / qmax;
 ///               unsigned: zero_point = (qmin + qmax + 1) / 2, scale = a / (qmax - zero_point)
 /// A zero-width range (all zeros) gets scale 1; a scale below FLT_MIN is raised to FLT_MIN; a scale
-/// whose extreme levels would overflow float (ranges reaching within half a step of FLT_MAX) is
+/// whose extreme levels would overflow float (ranges reaching within one step of FLT_MAX) is
 /// lowered until they are finite (detail::finite_grid_scale), so no finite value dequantizes to ±Inf.
 /// Throws: invalid_range (NaN, Inf or min > max) and what per_tensor throws.
 /// (Calibrators that choose min and max — percentile, MSE, entropy — are a separate layer.)

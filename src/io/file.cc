@@ -41,44 +41,63 @@ std::vector<std::byte> read_file(const std::filesystem::path& path) {
   return bytes;
 }
 
-// Writes a temporary file beside the target and renames it over the target only once every byte is
-// written: a failed write (a full disk) leaves the old file, or none, never a truncated one, and an
-// output path equal to the input path is safe. A symbolic link is written through, not replaced, and
-// a device or a FIFO is written in place.
 namespace {
-// Writes bytes to `file` (named `path` in errors); false, with errno kept, when a write fails.
+// Writes bytes to `file` (named `path` in errors), truncating it or, with `append`, after its end;
+// false, with errno kept, when a write fails.
 bool write_bytes(const std::filesystem::path& file, const std::filesystem::path& path, std::span<const std::byte> bytes,
-                 int& write_errno) {
+                 bool append, int& write_errno) {
   errno = 0;
-  std::ofstream out(file, std::ios::binary | std::ios::trunc);
+  std::ofstream out(file, std::ios::binary | (append ? std::ios::app : std::ios::trunc));
   if (!out) throw error(errc::io_failure, "cannot open " + quoted(path) + " for writing" + reason(errno));
   out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
   out.close();
   write_errno = errno;
   return static_cast<bool>(out);
 }
+
+// Whether `path` names something to write into rather than replace: anything that is not a regular
+// file (a FIFO, a device, a socket; a directory then fails to open), and a caller's file descriptor
+// reached through /proc (/dev/stdout, /dev/fd/N, /proc/self/fd/N: a pipe, or a file the shell opened,
+// perhaps for appending, which a rename would replace).
+bool written_in_place(const std::filesystem::path& path) {
+  std::error_code ec;
+  const std::filesystem::file_status st = std::filesystem::status(path, ec);  // follows links
+  if (std::filesystem::exists(st) && !std::filesystem::is_regular_file(st)) return true;
+  const auto under_proc = [](const std::filesystem::path& p) {
+    auto it = p.begin();
+    return p.is_absolute() && it != p.end() && ++it != p.end() && *it == "proc";
+  };
+  const std::filesystem::path parent = std::filesystem::canonical(std::filesystem::absolute(path, ec).parent_path(), ec);
+  if (!ec && under_proc(parent)) return true;  // /dev/fd/N, /proc/self/fd/N
+  if (std::filesystem::is_symlink(std::filesystem::symlink_status(path, ec))) {
+    const std::filesystem::path link = std::filesystem::read_symlink(path, ec);
+    if (!ec && under_proc(link)) return true;  // /dev/stdout -> /proc/self/fd/1
+  }
+  return false;
+}
 }  // namespace
 
+// Writes a temporary file beside the target and renames it over the target only once every byte is
+// written: a failed write (a full disk) leaves the old file, or none, never a truncated one, and an
+// output path equal to the input path is safe. A symbolic link is written through, not replaced.
+// What written_in_place names is opened for appending and written directly instead.
 void write_file(const std::filesystem::path& path, std::span<const std::byte> bytes) {
+  int write_errno = 0;
+  if (written_in_place(path)) {
+    if (!write_bytes(path, path, bytes, true, write_errno)) {
+      throw error(errc::io_failure, "cannot write " + quoted(path) + reason(write_errno));
+    }
+    return;
+  }
   std::error_code ec;
   std::filesystem::path target = path;
   if (std::filesystem::is_symlink(std::filesystem::symlink_status(path, ec))) {
     target = std::filesystem::canonical(path, ec);
     if (ec) throw error(errc::io_failure, "cannot resolve " + quoted(path) + ": " + ec.message());
   }
-  int write_errno = 0;
-  const std::filesystem::file_status st = std::filesystem::status(target, ec);
-  if (std::filesystem::exists(st) && !std::filesystem::is_regular_file(st)) {
-    // A device, a FIFO or a socket is written in place: renaming over it would replace it with a
-    // regular file. (A directory fails to open.)
-    if (!write_bytes(target, path, bytes, write_errno)) {
-      throw error(errc::io_failure, "cannot write " + quoted(path) + reason(write_errno));
-    }
-    return;
-  }
   const std::string suffix = ".lowbit-tmp-" + std::to_string(::getpid());
   const std::filesystem::path temp = target.string() + suffix;
-  if (!write_bytes(temp, path, bytes, write_errno)) {
+  if (!write_bytes(temp, path, bytes, false, write_errno)) {
     std::filesystem::remove(temp, ec);
     throw error(errc::io_failure, "cannot write " + quoted(path) + reason(write_errno));
   }
