@@ -166,7 +166,9 @@ class observer {
 /// floats nearest this scale (up to 256 ulps away, nearest first), one with which c quantizes to a code
 /// that dequantizes back to exactly c in every profile, keeping the zero point; failing that, |c| / 2^k
 /// with the largest k such that 2^k codes lie on c's side of the zero point and |c| / 2^k >= FLT_MIN.
-/// Only a subnormal c (|c| < FLT_MIN: no such scale exists) keeps the scale of this formula.)
+/// Only a subnormal c (|c| < FLT_MIN: no such scale exists) keeps the scale of this formula, and so
+/// does a c too close to FLT_MAX for the codes on its side (e.g. 3e38 with 4-bit signed codes), where
+/// every candidate would put a level past FLT_MAX: c then rounds to within a step.)
 /// Throws lowbit::error: invalid_range (NaN, Inf, lo > 0 or hi < 0), unsupported_width.
 std::pair<float, std::int32_t> params_for_range(float lo, float hi, code_format format, bool symmetric);
 
