@@ -744,8 +744,8 @@ template <class Code>
 void average_pool(const pool_shape& s, std::span<const Code> input, std::span<Code> output, clamp_range clamp) {
   const auto C = static_cast<std::size_t>(s.channels);
   pool(s, input, output, clamp, "average_pool", [&](const Code* image, std::size_t c, int ya, int yb, int xa, int xb) {
-    // In 64 bits: a window of more than 2^31 / 65535 positions overflows an int32 sum (TFLite's
-    // reference sums in int32, which such windows would make undefined; smaller ones agree).
+    // In 64 bits: a window of more than 2^31 / 255 positions (8-bit codes) overflows an int32 sum
+    // (TFLite's reference sums in int32, which such windows would make undefined; smaller ones agree).
     std::int64_t sum = 0;
     for (int y = ya; y < yb; ++y) {
       for (int x = xa; x < xb; ++x) {
@@ -953,13 +953,13 @@ layer_error_report compare_with_float(const quantized_conv2d& layer, std::span<c
   const conv2d_shape& s = layer.shape();
   const window2d& w = s.window;
   const auto IC = static_cast<std::size_t>(s.in_channels), OC = static_cast<std::size_t>(s.out_channels);
-  const std::size_t per_oc = static_cast<std::size_t>(w.kernel_h * w.kernel_w) * IC;
+  const std::size_t per_oc = static_cast<std::size_t>(w.kernel_h) * static_cast<std::size_t>(w.kernel_w) * IC;
   check_size(weights.size(), OC * per_oc, what, "weights");
   if (!bias.empty()) check_size(bias.size(), OC, what, "bias");
-  const std::size_t per_in = static_cast<std::size_t>(s.in_h * s.in_w) * IC;
+  const std::size_t per_in = static_cast<std::size_t>(s.in_h) * static_cast<std::size_t>(s.in_w) * IC;
   const std::size_t batch = input.empty() ? 0 : batch_of(input.size(), per_in, what);
   const int OH = layer.out_h(), OW = layer.out_w();
-  std::vector<float> want(batch * static_cast<std::size_t>(OH * OW) * OC);
+  std::vector<float> want(batch * static_cast<std::size_t>(OH) * static_cast<std::size_t>(OW) * OC);
   std::size_t at = 0;
   for (std::size_t b = 0; b < batch; ++b) {
     for (int oy = 0; oy < OH; ++oy) {
@@ -983,7 +983,7 @@ layer_error_report compare_with_float(const quantized_conv2d& layer, std::span<c
       }
     }
   }
-  const std::vector<float> got = run_dequantized_any(layer, input, static_cast<std::size_t>(OH * OW) * OC, per_in);
+  const std::vector<float> got = run_dequantized_any(layer, input, static_cast<std::size_t>(OH) * static_cast<std::size_t>(OW) * OC, per_in);
   const activation_quant& oq = layer.output();
   const float lo = (static_cast<float>(layer.clamp().min - oq.zero_point)) * oq.scale;
   const float hi = (static_cast<float>(layer.clamp().max - oq.zero_point)) * oq.scale;

@@ -1631,6 +1631,12 @@ float calibrate_channel(std::span<const float> v, const pwlq_options& o, std::ve
 
 void check_options(const pwlq_options& o) {
   check_bits(o.bits);
+  check_variant(o.variant);
+  if (o.method != pwlq_breakpoint::exact && o.method != pwlq_breakpoint::gaussian &&
+      o.method != pwlq_breakpoint::laplacian && o.method != pwlq_breakpoint::grid) {
+    throw error(errc::invalid_argument, "pwlq_calibrate: breakpoint method " + std::to_string(static_cast<int>(o.method)) +
+                                            " is not one of exact, gaussian, laplacian, grid");
+  }
   check_k(o.breakpoints);
   if (o.breakpoints > 1 && o.method != pwlq_breakpoint::exact) {
     throw error(errc::invalid_argument, std::string("pwlq_calibrate: ") + to_string(o.method) +

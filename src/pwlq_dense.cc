@@ -308,7 +308,7 @@ pwlq_fully_connected::pwlq_fully_connected(int in_features, int out_features, st
     if (!(rmax < 1073741824.0)) {
       fail(errc::invalid_scale, what,
            "output channel " + str(static_cast<std::int64_t>(o)) + ": the multiplier s_x K / s_out = " +
-               std::to_string(rmax) + " reaches 2^30");
+               detail::float_text(rmax) + " reaches 2^30");
     }
     pwlq_fixed_channel& f = fixed_[o];
     if (rmax > 0.0) {

@@ -139,7 +139,11 @@ std::vector<std::int32_t> random_bias(std::mt19937& rng, std::size_t n, std::int
 
 class Int8DotSimd : public ::testing::TestWithParam<std::int64_t> {
  protected:
-  void SetUp() override { detail::int8_dot_force_target(GetParam()); }
+  void SetUp() override {
+    detail::int8_dot_force_target(GetParam());
+    // The variant asked for is the one that runs (AVX3_DL: the AVX3 kernels with VNNI).
+    ASSERT_STREQ(detail::int8_dot_active_target(), detail::int8_dot_target_name(GetParam()));
+  }
   void TearDown() override { detail::int8_dot_force_target(0); }
 };
 
@@ -427,9 +431,12 @@ TEST(Pool, AverageOfAWindowBeyondAnInt32Sum) {
   std::vector<u8> y(1);
   average_pool<u8>(shape, x, y, {0, 255});
   EXPECT_EQ(y[0], 255);
-  const std::vector<i8> xs(static_cast<std::size_t>(n) * n, -128);
+  // 4200 x 4200 codes of -128 sum to -2.26e9 < -2^31.
+  constexpr int m = 4200;
+  const pool_shape signed_shape{m, m, 1, {m, m, 1, 1, 1, 1, {}}};
+  const std::vector<i8> xs(static_cast<std::size_t>(m) * m, -128);
   std::vector<i8> ys(1);
-  average_pool<i8>(shape, xs, ys, {-128, 127});
+  average_pool<i8>(signed_shape, xs, ys, {-128, 127});
   EXPECT_EQ(ys[0], -128);
 }
 

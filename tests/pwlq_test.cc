@@ -418,6 +418,11 @@ TEST(PwlqEdge, ParamsValidation) {
   EXPECT_EQ(error_of([&] { (void)pwlq_calibrate(y, shape, 0, opts(4, pwlq_breakpoint::grid, pwlq_variant::reference, 2)); }),
             errc::invalid_argument);
   EXPECT_EQ(error_of([&] { (void)pwlq_calibrate(y, opts(10, pwlq_breakpoint::exact)); }), errc::unsupported_width);
+  EXPECT_EQ(error_of([&] { (void)pwlq_calibrate(y, opts(4, static_cast<pwlq_breakpoint>(9))); }, "method 9"),
+            errc::invalid_argument);
+  EXPECT_EQ(error_of([&] { (void)pwlq_calibrate(y, opts(4, pwlq_breakpoint::exact, static_cast<pwlq_variant>(5))); },
+                     "variant 5"),
+            errc::invalid_argument);
   EXPECT_EQ(pwlq_breakpoint_from_string("laplacian"), pwlq_breakpoint::laplacian);
   EXPECT_EQ(pwlq_variant_from_string("paper"), pwlq_variant::paper);
   EXPECT_EQ(error_of([&] { (void)pwlq_breakpoint_from_string("best"); }), errc::invalid_argument);

@@ -97,8 +97,10 @@ pwlq_variant pwlq_variant_from_string(std::string_view text);
 ///   unsupported_width  bits outside 2..8
 ///   invalid_argument   k (breakpoints per channel) outside 1..3, a variant outside the enum
 ///   invalid_range      m NaN, Inf or < 0; for m > 0: breakpoints not finite and 0 < p1 < ... < pk < m,
-///                      or a derived step that is 0 (a subnormal range); m == 0 is the all-zero channel
-///                      (its breakpoints are ignored and stored as 0)
+///                      a derived step that is 0 (a subnormal range), or a code whose level lies beyond
+///                      FLT_MAX (m within a few ulps of it, or a breakpoint p1 whose centre grid's code
+///                      -2^(b-1) reaches past it: p1 above FLT_MAX / 2 for 2-bit paper codes);
+///                      m == 0 is the all-zero channel (its breakpoints are ignored and stored as 0)
 class pwlq_params {
  public:
   /// Moves copy, as quant_params's do: a moved-from pwlq_params keeps its parameters.
@@ -167,10 +169,11 @@ struct pwlq_options {
   pwlq_breakpoint method = pwlq_breakpoint::exact;    ///< how the breakpoints are chosen
 };
 
-/// Per-tensor parameters for the finite values of x: m = max |x|, breakpoints by options.method (see
-/// the top of this file). NaN / ±Inf values are ignored.
+/// Per-tensor parameters for the finite values of x: m = max |x| (at most 2^127: larger values clamp
+/// there, so that every level is finite), breakpoints by options.method (see the top of this file).
+/// NaN / ±Inf values are ignored.
 /// Throws: no_finite_data (no finite value), unsupported_width, invalid_argument (k outside 1..3, or
-/// k > 1 with a method other than exact).
+/// k > 1 with a method other than exact, a method or variant outside its enum).
 pwlq_params pwlq_calibrate(std::span<const float> x, const pwlq_options& options = {});
 
 /// Per-channel parameters: channel c = index c along `axis` of the C-order tensor x of shape `shape`,

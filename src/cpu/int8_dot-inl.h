@@ -11,8 +11,9 @@
 // addition is associative, so the lane order does not matter: the kernels are bit-exact to the oracle
 // for any input, including sums that overflow int32.
 //
-// On the AVX3 target, when the CPU has AVX-512 VNNI, the kernels use vpdpbusd instead (see VnniDotRows
-// below; int8_dot_vnni() chooses at run time).
+// On the AVX3 target (and AVX3_DL, in builds whose baseline compiles that one), when the CPU has
+// AVX-512 VNNI, the kernels use vpdpbusd instead (see VnniDotRows below; int8_dot_vnni() chooses at run
+// time).
 //
 // Blocking: four weight rows share one widened x vector (one x load per four multiply-adds). The
 // last partial vector runs through zero-padded copies: x padded with zx (so x - zx = 0) and w with 0.
@@ -122,7 +123,7 @@ HWY_INLINE void DotRowsImpl(const X* HWY_RESTRICT x, int32_t zx, const int8_t* H
 }
 
 
-#if HWY_TARGET == HWY_AVX3
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
 // AVX-512 VNNI (vpdpbusd: four u8 x s8 products summed into each int32 lane, wrapping, no saturation).
 // With x_u = x (uint8 x) or x ^ 0x80 = x + 128 (int8 x) and zx_u = zx or zx + 128:
 //   sum (x - zx)(w - zw) = sum (x_u - zx_u)(w - zw) = S1 - zx_u * Sw - zw * Sx + n * zx_u * zw
@@ -233,18 +234,18 @@ LOWBIT_VNNI_ATTR void VnniDotRows(const X* HWY_RESTRICT x, int32_t zx, const int
     VnniRows<kFlip, false>(xu, w, w_stride, zw, rows, n, zxu, sx, accumulate, out);
   }
 }
-#endif  // HWY_TARGET == HWY_AVX3
+#endif  // HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
 
 void DotRowsS8S8(const int8_t* x, int32_t zx, const int8_t* w, size_t w_stride, const int32_t* zw, size_t rows,
                  size_t n, bool accumulate, int32_t* out) {
-#if HWY_TARGET == HWY_AVX3
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
   if (int8_dot_vnni()) return VnniDotRows(x, zx, w, w_stride, zw, rows, n, accumulate, out);
 #endif
   DotRowsImpl(x, zx, w, w_stride, zw, rows, n, accumulate, out);
 }
 void DotRowsU8S8(const uint8_t* x, int32_t zx, const int8_t* w, size_t w_stride, const int32_t* zw, size_t rows,
                  size_t n, bool accumulate, int32_t* out) {
-#if HWY_TARGET == HWY_AVX3
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
   if (int8_dot_vnni()) return VnniDotRows(x, zx, w, w_stride, zw, rows, n, accumulate, out);
 #endif
   DotRowsImpl(x, zx, w, w_stride, zw, rows, n, accumulate, out);

@@ -37,31 +37,38 @@ void dot_rows(const std::uint8_t* x, std::int32_t zx, const std::int8_t* w, std:
 }
 
 namespace {
-// Whether the CPU runs the VNNI kernels (AVX-512 F, BW and VNNI), and whether a test allows them.
+// Whether the CPU runs the VNNI kernels (AVX-512 F, BW and VNNI); asked once, on first use.
+bool cpu_has_vnni() noexcept {
 #if HWY_ARCH_X86
-const bool kCpuHasVnni = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                         __builtin_cpu_supports("avx512vnni");
+  static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                          __builtin_cpu_supports("avx512vnni");
+  return has;
 #else
-const bool kCpuHasVnni = false;
+  return false;
 #endif
-std::atomic<bool> g_vnni_allowed{true};
+}
+std::atomic<bool> g_vnni_allowed{true};  // cleared by int8_dot_force_target for the plain variants
+
+bool generated(std::int64_t target) {
+  const std::vector<std::int64_t> targets = hwy::SupportedAndGeneratedTargets();
+  return std::find(targets.begin(), targets.end(), target) != targets.end();
+}
 }  // namespace
 
-bool int8_dot_vnni() noexcept { return kCpuHasVnni && g_vnni_allowed.load(std::memory_order_relaxed); }
+bool int8_dot_vnni() noexcept { return cpu_has_vnni() && g_vnni_allowed.load(std::memory_order_relaxed); }
 
-// The kernel variants: Highway's targets, and AVX3 with VNNI named as Highway names that ISA level
-// (HWY_AVX3_DL), listed first when the CPU has it.
+// The kernel variants: Highway's targets, and, on a VNNI CPU whose build compiled AVX3 but not AVX3_DL,
+// AVX3 with VNNI named as Highway names that ISA level (HWY_AVX3_DL), listed first.
 std::vector<std::int64_t> int8_dot_targets() {
   std::vector<std::int64_t> targets = hwy::SupportedAndGeneratedTargets();
-  if (kCpuHasVnni && std::find(targets.begin(), targets.end(), HWY_AVX3) != targets.end()) {
-    targets.insert(targets.begin(), HWY_AVX3_DL);
-  }
+  if (cpu_has_vnni() && generated(HWY_AVX3) && !generated(HWY_AVX3_DL)) targets.insert(targets.begin(), HWY_AVX3_DL);
   return targets;
 }
 const char* int8_dot_target_name(std::int64_t target) { return hwy::TargetName(target); }
 void int8_dot_force_target(std::int64_t target) {
   g_vnni_allowed.store(target == 0 || target == HWY_AVX3_DL, std::memory_order_relaxed);
-  hwy::SetSupportedTargetsForTest(target == HWY_AVX3_DL ? HWY_AVX3 : target);
+  const bool emulated = target == HWY_AVX3_DL && !generated(HWY_AVX3_DL);  // the AVX3 kernels with VNNI
+  hwy::SetSupportedTargetsForTest(emulated ? HWY_AVX3 : target);
 }
 const char* int8_dot_active_target() {
   const std::int64_t target = HWY_DYNAMIC_DISPATCH(DotTarget)();
