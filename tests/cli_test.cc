@@ -260,9 +260,6 @@ TEST_F(Cli, OutputsReplaceTheTargetWhole) {
                "io_failure");
 }
 
-// ema averages per batch, and the whole tensor is one batch: the result must not depend on the
-// chunks the tool reads a large tensor in (2 Mi values: the first half in [-1, 1], the second in
-// [-100, 100]; one batch gives min-max's range).
 // An output that is not a regular file (a FIFO, a device) or is the caller's descriptor (/dev/stdout) is
 // written into, not replaced by a file.
 TEST_F(Cli, OutputsIntoAFifoOrADescriptorAreWrittenInPlace) {
