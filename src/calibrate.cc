@@ -67,22 +67,6 @@ bool uses_histogram(calibrator k) {
          k == calibrator::sqnr;
 }
 
-// Validates a shape; returns its element count. Throws invalid_shape.
-std::size_t element_count(std::span<const std::int64_t> shape) {
-  std::size_t count = 1;
-  for (std::size_t i = 0; i < shape.size(); ++i) {
-    if (shape[i] < 0) {
-      throw error(errc::invalid_shape,
-                  "shape[" + std::to_string(i) + "] = " + std::to_string(shape[i]) + " is negative");
-    }
-    const auto d = static_cast<std::size_t>(shape[i]);
-    if (d != 0 && count > std::numeric_limits<std::size_t>::max() / 4 / d) {
-      throw error(errc::invalid_shape, "the element count of the shape overflows");
-    }
-    count *= d;
-  }
-  return count;
-}
 
 // ----------------------------------------------------------------------------------------------------
 // Histogram: `counts.size()` equal bins over [lo, hi]. Counts are real numbers because re-binning
@@ -833,7 +817,7 @@ void observer::observe(std::span<const float> batch) {
 
 void observer::observe(std::span<const float> batch, std::span<const std::int64_t> shape) {
   if (!impl_) moved_from();
-  const std::size_t count = element_count(shape);
+  const std::size_t count = detail::checked_element_count(shape);
   if (count != batch.size()) {
     throw error(errc::size_mismatch, "the batch has " + std::to_string(batch.size()) +
                                          " values, its shape " + std::to_string(count));
@@ -843,13 +827,8 @@ void observer::observe(std::span<const float> batch, std::span<const std::int64_
     add_values(m.channels[0], m.spec, batch);
     return;
   }
-  const int rank = static_cast<int>(shape.size());
   const int axis = *m.axis;
-  if (axis < -rank || axis >= rank) {
-    throw error(errc::invalid_axis, "axis " + std::to_string(axis) + " is outside [-rank, rank) for rank " +
-                                        std::to_string(rank));
-  }
-  const auto a = static_cast<std::size_t>(axis < 0 ? axis + rank : axis);
+  const auto a = static_cast<std::size_t>(detail::checked_axis(axis, shape.size()));
   const auto dim = static_cast<std::size_t>(shape[a]);
   if (!m.last_shape.empty() && dim != m.channels.size()) {
     throw error(errc::count_mismatch, "the batch has " + std::to_string(dim) + " channels along axis " +

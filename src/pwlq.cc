@@ -103,24 +103,10 @@ pwlq_params pwlq_params::per_channel(int bits, pwlq_variant variant, std::span<c
   check_bits(bits);
   check_variant(variant);
   pwlq_params p;
-  const int rank = static_cast<int>(shape.size());
-  if (axis < -rank || axis >= rank) {
-    throw error(errc::invalid_axis,
-                "axis " + std::to_string(axis) + " is outside [-rank, rank) for rank " + std::to_string(rank));
-  }
-  p.axis_ = axis < 0 ? axis + rank : axis;
-  std::size_t count = 1, inner = 1;
-  for (std::size_t i = 0; i < shape.size(); ++i) {
-    if (shape[i] < 0) {
-      throw error(errc::invalid_shape, "shape[" + std::to_string(i) + "] = " + std::to_string(shape[i]) + " is negative");
-    }
-    const auto d = static_cast<std::size_t>(shape[i]);
-    if (d != 0 && count > std::numeric_limits<std::size_t>::max() / 4 / d) {
-      throw error(errc::invalid_shape, "the element count of the shape overflows");
-    }
-    count *= d;
-    if (static_cast<int>(i) > p.axis_) inner *= d;
-  }
+  p.axis_ = detail::checked_axis(axis, shape.size());
+  const std::size_t count = detail::checked_element_count(shape);
+  std::size_t inner = 1;
+  for (std::size_t i = static_cast<std::size_t>(p.axis_) + 1; i < shape.size(); ++i) inner *= static_cast<std::size_t>(shape[i]);
   const auto channels = static_cast<std::size_t>(shape[static_cast<std::size_t>(p.axis_)]);
   if (max_abs.size() != channels) {
     throw error(errc::count_mismatch, std::to_string(max_abs.size()) + " max |x| values given, shape[" +
@@ -1656,25 +1642,9 @@ pwlq_params pwlq_calibrate(std::span<const float> x, const pwlq_options& options
 pwlq_params pwlq_calibrate(std::span<const float> x, std::span<const std::int64_t> shape, int axis,
                            const pwlq_options& options) {
   check_options(options);
-  // Validates shape and axis (with placeholder values), and gives the layout.
-  const int rank = static_cast<int>(shape.size());
-  if (axis < -rank || axis >= rank) {
-    throw error(errc::invalid_axis,
-                "axis " + std::to_string(axis) + " is outside [-rank, rank) for rank " + std::to_string(rank));
-  }
-  const std::size_t ax = static_cast<std::size_t>(axis < 0 ? axis + rank : axis);
-  // The element count first, overflow-checked, so that a shape that does not match x allocates nothing.
-  std::size_t count = 1;
-  for (std::size_t i = 0; i < shape.size(); ++i) {
-    if (shape[i] < 0) {
-      throw error(errc::invalid_shape, "shape[" + std::to_string(i) + "] = " + std::to_string(shape[i]) + " is negative");
-    }
-    const auto d = static_cast<std::size_t>(shape[i]);
-    if (d != 0 && count > std::numeric_limits<std::size_t>::max() / 4 / d) {
-      throw error(errc::invalid_shape, "pwlq_calibrate: the element count of the shape overflows");
-    }
-    count *= d;
-  }
+  const auto ax = static_cast<std::size_t>(detail::checked_axis(axis, shape.size()));
+  // The element count first, so that a shape that does not match x allocates nothing.
+  const std::size_t count = detail::checked_element_count(shape);
   if (x.size() != count) {
     throw error(errc::size_mismatch,
                 "pwlq_calibrate: " + std::to_string(x.size()) + " values given, the shape has " + std::to_string(count));
@@ -1682,14 +1652,6 @@ pwlq_params pwlq_calibrate(std::span<const float> x, std::span<const std::int64_
   const auto channels = static_cast<std::size_t>(shape[ax]);
   if (count == 0 && channels != 0) {
     throw error(errc::no_finite_data, "pwlq_calibrate: no finite value (the tensor is empty)");
-  }
-  {
-    std::vector<float> ms(channels, 0.0f), bp(channels * static_cast<std::size_t>(options.breakpoints), 0.0f);
-    const pwlq_params layout = pwlq_params::per_channel(options.bits, options.variant, shape, axis, ms, bp);
-    if (x.size() != layout.element_count()) {
-      throw error(errc::size_mismatch, "pwlq_calibrate: " + std::to_string(x.size()) +
-                                           " values given, the shape has " + std::to_string(layout.element_count()));
-    }
   }
   std::size_t inner = 1;
   for (std::size_t i = ax + 1; i < shape.size(); ++i) inner *= static_cast<std::size_t>(shape[i]);

@@ -52,6 +52,35 @@ enum class granularity : std::uint8_t {
                 ///< other axes (ONNX blocked quantization; INT4 weight groups: shape [C, K], axis 1)
 };
 
+namespace detail {
+/// The element count of a C-order shape. Throws lowbit::error(invalid_shape) for a negative
+/// dimension or a count whose float32 bytes would overflow size_t.
+inline std::size_t checked_element_count(std::span<const std::int64_t> shape) {
+  std::size_t count = 1;
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    if (shape[i] < 0) {
+      throw error(errc::invalid_shape, "shape[" + std::to_string(i) + "] = " + std::to_string(shape[i]) + " is negative");
+    }
+    const auto d = static_cast<std::size_t>(shape[i]);
+    if (d != 0 && count > std::numeric_limits<std::size_t>::max() / 4 / d) {
+      throw error(errc::invalid_shape, "the element count of the shape overflows");
+    }
+    count *= d;
+  }
+  return count;
+}
+
+/// `axis` of a tensor of `rank` dimensions, negative counting from the end, as an index in [0, rank).
+/// Throws lowbit::error(invalid_axis) outside [-rank, rank).
+inline int checked_axis(int axis, std::size_t rank) {
+  const int r = static_cast<int>(rank);
+  if (axis < -r || axis >= r) {
+    throw error(errc::invalid_axis, "axis " + std::to_string(axis) + " is outside [-rank, rank) for rank " + std::to_string(r));
+  }
+  return axis < 0 ? axis + r : axis;
+}
+}  // namespace detail
+
 /// Frozen, validated parameters. Only the factories below make one, and each checks every rule,
 /// throwing lowbit::error with the errc named in its comment. A quant_params value is immutable.
 class quant_params {
@@ -171,26 +200,9 @@ class quant_params {
   }
 
   void set_shape(arrays& a, std::span<const std::int64_t> shape, int axis) {
-    const int rank = static_cast<int>(shape.size());
-    if (axis < -rank || axis >= rank) {
-      throw error(errc::invalid_axis,
-                  "axis " + std::to_string(axis) + " is outside [-rank, rank) for rank " + std::to_string(rank));
-    }
-    axis_ = axis < 0 ? axis + rank : axis;
-    std::size_t count = 1;
-    for (std::size_t i = 0; i < shape.size(); ++i) {
-      if (shape[i] < 0) {
-        throw error(errc::invalid_shape, "shape[" + std::to_string(i) + "] = " + std::to_string(shape[i]) +
-                                             " is negative");
-      }
-      const auto d = static_cast<std::size_t>(shape[i]);
-      if (d != 0 && count > std::numeric_limits<std::size_t>::max() / 4 / d) {
-        throw error(errc::invalid_shape, "the element count of the shape overflows");
-      }
-      count *= d;
-    }
+    axis_ = detail::checked_axis(axis, shape.size());
+    element_count_ = detail::checked_element_count(shape);
     a.shape.assign(shape.begin(), shape.end());
-    element_count_ = count;
   }
 
   static void set_values(arrays& a, std::span<const float> scales, std::span<const std::int32_t> zero_points,
