@@ -20,7 +20,7 @@
 //   stereo_hilbert [--data DIR] [--epochs N] [--train N] [--test N] [--seed N] [--order N]
 //                  [--layout cell_centre|full_range] [--hidden N] [--calib SPEC] [--dmax PX]
 //                  [--min-texture GRAY] [--weight-decay W] [--arc-epochs N] [--curve-weight LAMBDA] [--order3 N]
-//                  [--train-noise STEPS] [--check]
+//                  [--train-noise STEPS] [--layers N] [--clip A] [--check]
 // SPDX-License-Identifier: Apache-2.0
 #include <algorithm>
 #include <array>
@@ -33,6 +33,7 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <numbers>
 #include <numeric>
@@ -71,7 +72,6 @@ constexpr std::int32_t kPixelZeroPoint = 128;
 constexpr float kPixelScale = 1.0f / 64.0f;
 // Textureless patches (sky) carry no disparity information; keep only patches whose mean absolute
 // horizontal gradient reaches this many gray levels.
-constexpr int kHiddenLayers = 2;
 constexpr std::size_t kBatch = 128;
 constexpr float kLearningRate = 1e-3f;  // Adam, cosine-decayed to 0 over the run
 constexpr float kAdamBeta1 = 0.9f, kAdamBeta2 = 0.999f, kAdamEpsilon = 1e-8f;
@@ -92,6 +92,8 @@ struct options {
   int order = 2;
   lowbit::hilbert_layout layout = lowbit::hilbert_layout::full_range;
   int hidden = 128;
+  int layers = 2;             // hidden layers
+  float clip = 0.0f;          // > 0: hidden activations are min(ReLU, clip) (a bounded ReLU, like ReLU6)
   float max_disparity = 12.0f;
   double min_texture = 12.0;  // gray levels of mean horizontal gradient
   float weight_decay = 0.1f;  // decoupled (AdamW) decay of the weights, both heads alike
@@ -163,6 +165,10 @@ options parse_options(int argc, char** argv) {
       opt.train_noise = parse_number(flag, value, 0.0f);
     } else if (flag == "--weight-decay") {
       opt.weight_decay = parse_number(flag, value, 0.0f);
+    } else if (flag == "--layers") {
+      opt.layers = parse_number(flag, value, 1);
+    } else if (flag == "--clip") {
+      opt.clip = parse_number(flag, value, 0.0f);
     } else if (flag == "--hidden") {
       opt.hidden = parse_number(flag, value, 1);
     } else if (flag == "--layout") {
@@ -356,6 +362,7 @@ struct dense_layer {
 
 struct mlp {
   std::vector<dense_layer> layers;
+  float clip = 0.0f;  ///< > 0: hidden activations are clamped to [0, clip]
 };
 
 dense_layer make_layer(int in, int out, std::mt19937& rng) {
@@ -369,11 +376,12 @@ dense_layer make_layer(int in, int out, std::mt19937& rng) {
 }
 
 // The body is drawn first from the same seed, so both heads start from identical body weights.
-mlp make_mlp(int hidden, int outputs, std::uint32_t seed) {
+mlp make_mlp(int hidden_layers, int hidden, float clip, int outputs, std::uint32_t seed) {
   std::mt19937 rng(seed);
   mlp net;
+  net.clip = clip;
   int in = kInputs;
-  for (int l = 0; l < kHiddenLayers; ++l, in = hidden) net.layers.push_back(make_layer(in, hidden, rng));
+  for (int l = 0; l < hidden_layers; ++l, in = hidden) net.layers.push_back(make_layer(in, hidden, rng));
   net.layers.push_back(make_layer(in, outputs, rng));
   return net;
 }
@@ -419,6 +427,7 @@ void forward(const mlp& net, const matrix& x, std::vector<matrix>& acts, float n
     a.rowwise() += net.layers[l].b;
     if (l + 1 < n) {
       a = a.cwiseMax(0.0f);
+      if (net.clip > 0.0f) a = a.cwiseMin(net.clip);
       if (noise > 0.0f) {
         const float step = noise * a.maxCoeff() / 255.0f;
         for (Eigen::Index i = 0; i < a.size(); ++i) {
@@ -508,7 +517,11 @@ float train_step(mlp& net, const matrix& x, const matrix& target, std::span<cons
   for (std::size_t l = net.layers.size(); l-- > 0;) {
     const matrix gw = g.transpose() * acts[l];
     const row_vector gb = g.colwise().sum();
-    if (l > 0) g = (g * net.layers[l].w).cwiseProduct((acts[l].array() > 0.0f).cast<float>().matrix());
+    if (l > 0) {
+      // ReLU (bounded: also no gradient where clamped at net.clip)
+      const float top = net.clip > 0.0f ? net.clip : std::numeric_limits<float>::infinity();
+      g = (g * net.layers[l].w).cwiseProduct(((acts[l].array() > 0.0f) && (acts[l].array() < top)).cast<float>().matrix());
+    }
     adam_step(net.layers[l], gw, gb, step, lr, weight_decay);
   }
   return loss;
@@ -691,14 +704,15 @@ lowbit::quant_params weight_params(const dense_layer& l) {
 std::vector<lowbit::quant_params> calibrate_hidden(const mlp& net, const stereo_set& data,
                                                    const lowbit::calibrator_spec& spec) {
   std::vector<lowbit::observer> observers;
-  for (int l = 0; l < kHiddenLayers; ++l) observers.emplace_back(spec);
+  const std::size_t hidden_layers = net.layers.size() - 1;
+  for (std::size_t l = 0; l < hidden_layers; ++l) observers.emplace_back(spec);
   std::vector<matrix> acts;
   const std::size_t count = std::min(kCalibrationSamples, data.count);
   for (std::size_t begin = 0; begin < count; begin += kEvalChunk) {
     forward(net, float_inputs(data, iota(begin, std::min(begin + kEvalChunk, count))), acts);
-    for (int l = 0; l < kHiddenLayers; ++l) {
-      const matrix& a = acts[static_cast<std::size_t>(l) + 1];
-      observers[static_cast<std::size_t>(l)].observe({a.data(), static_cast<std::size_t>(a.size())});
+    for (std::size_t l = 0; l < hidden_layers; ++l) {
+      const matrix& a = acts[l + 1];
+      observers[l].observe({a.data(), static_cast<std::size_t>(a.size())});
     }
   }
   std::vector<lowbit::quant_params> params;
@@ -814,7 +828,7 @@ head_result run_head(const output_head& head, const stereo_set& train_set, const
   head_result r;
   r.name = head.name();
   std::printf("  %s head (%d output%s)\n", r.name.c_str(), head.outputs(), head.outputs() > 1 ? "s" : "");
-  mlp net = make_mlp(opt.hidden, head.outputs(), opt.seed);
+  mlp net = make_mlp(opt.layers, opt.hidden, opt.clip, head.outputs(), opt.seed);
   const auto start = std::chrono::steady_clock::now();
   train(net, train_set, head.targets(train_set.t), head.outputs(), head.arc_loss(opt.curve_weight), opt);
   r.train_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -870,9 +884,9 @@ void print_config(const options& opt, const lowbit::hilbert_curve& curve, std::s
               kPatchRows, kPatchCols, static_cast<double>(opt.max_disparity), opt.min_texture,
               static_cast<double>(opt.max_disparity));
   std::printf("samples     train %zu, test %zu, seed %u\n", train_count, opt.test, opt.seed);
-  std::printf("network     %d -> %d x %d ReLU -> 1 (scalar) | 2 (Hilbert) | 3 (Hilbert3); input (pixel - 128) / 64\n",
-              kInputs,
-              kHiddenLayers, opt.hidden);
+  const std::string relu = opt.clip > 0.0f ? "min(ReLU, " + std::to_string(opt.clip) + ")" : std::string("ReLU");
+  std::printf("network     %d -> %d x %d %s -> 1 (scalar) | 2 (Hilbert) | 3 (Hilbert3); input (pixel - 128) / 64\n",
+              kInputs, opt.layers, opt.hidden, relu.c_str());
   std::printf("training    Adam lr %g (cosine to 0), weight decay %g (AdamW), batch %zu, %d epochs, MSE; same init, "
               "data order and budget for both heads\n",
               static_cast<double>(kLearningRate), static_cast<double>(opt.weight_decay), kBatch, opt.epochs);
@@ -995,7 +1009,7 @@ int main(int argc, char** argv) {
                  "stereo_hilbert: %s\nusage: stereo_hilbert [--data DIR] [--epochs N] [--train N] [--test N] "
                  "[--seed N] [--order N] [--layout cell_centre|full_range] [--hidden N] [--calib SPEC] [--dmax PX] "
                  "[--min-texture GRAY] [--weight-decay W] [--arc-epochs N] [--curve-weight LAMBDA] [--order3 N]\n"
-                 "                      [--train-noise STEPS] [--check]\n",
+                 "                      [--train-noise STEPS] [--layers N] [--clip A] [--check]\n",
                  e.what());
     return 2;
   } catch (const data_error& e) {
