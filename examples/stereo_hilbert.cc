@@ -70,8 +70,6 @@ constexpr int kInputs = 2 * kPatchPixels;  // left patch, then right patch, each
 // themselves are the uint8 input codes of the integer network (no input rounding for either head).
 constexpr std::int32_t kPixelZeroPoint = 128;
 constexpr float kPixelScale = 1.0f / 64.0f;
-// Textureless patches (sky) carry no disparity information; keep only patches whose mean absolute
-// horizontal gradient reaches this many gray levels.
 constexpr std::size_t kBatch = 128;
 constexpr float kLearningRate = 1e-3f;  // Adam, cosine-decayed to 0 over the run
 constexpr float kAdamBeta1 = 0.9f, kAdamBeta2 = 0.999f, kAdamEpsilon = 1e-8f;
@@ -95,7 +93,9 @@ struct options {
   int layers = 2;             // hidden layers
   float clip = 0.0f;          // > 0: hidden activations are min(ReLU, clip) (a bounded ReLU, like ReLU6)
   float max_disparity = 12.0f;
-  double min_texture = 12.0;  // gray levels of mean horizontal gradient
+  // Textureless patches (sky) carry no disparity information; keep only patches whose mean absolute
+  // horizontal gradient reaches this many gray levels.
+  double min_texture = 12.0;
   float weight_decay = 0.1f;  // decoupled (AdamW) decay of the weights, both heads alike
   int arc_epochs = 5;         // Hilbert head: the last epochs train on the arc loss (output_loss)
   float curve_weight = 4.0f;  // lambda of the arc loss
@@ -121,9 +121,10 @@ template <class T>
 T parse_number(std::string_view flag, std::string_view text, T min) {
   T value{};
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc{} || end != text.data() + text.size() || value < min) {
-    throw usage_error(std::string(flag) + " needs a number >= " + std::to_string(min) + ", got '" +
-                      std::string(text) + "'");
+  if (ec != std::errc{} || end != text.data() + text.size() || !(value >= min)) {  // NaN too
+    char bound[32];
+    std::snprintf(bound, sizeof bound, "%g", static_cast<double>(min));
+    throw usage_error(std::string(flag) + " needs a number >= " + bound + ", got '" + std::string(text) + "'");
   }
   return value;
 }
@@ -347,7 +348,7 @@ stereo_set make_pairs(std::span<const region> regions, std::size_t count, float 
 }
 
 // ---------------------------------------------------------------------------------------------
-// The float network: an MLP with ReLU hidden layers, trained with Adam on MSE
+// The float network: an MLP with ReLU (or min(ReLU, clip)) hidden layers, trained with Adam on MSE
 // ---------------------------------------------------------------------------------------------
 
 using matrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
@@ -401,11 +402,12 @@ class step_noise {
   std::uint64_t s_;
 };
 
-// acts[0] = x, acts[l + 1] = output of layer l (ReLU on every layer but the last). With noise > 0
-// (quantization-noise training, in quantization steps, drawn from u) the rounding noise of the INT8
-// model is simulated: each weight row gets uniform noise of its int8 step (max |w| / 127), each
-// positive hidden activation that of its uint8 step (batch max / 255), each output that of the 8-bit
-// output code (1 / 255). The gradient is taken through the noise as through an identity.
+// acts[0] = x, acts[l + 1] = output of layer l (ReLU, or min(ReLU, net.clip), on every layer but the
+// last). With noise > 0 (quantization-noise training, in quantization steps, drawn from u) the
+// rounding noise of the INT8 model is simulated: each weight row gets uniform noise of its int8 step
+// (max |w| / 127), each positive hidden activation that of its uint8 step (batch max / 255, the
+// result kept within [0, clip]), each output that of the 8-bit output code (1 / 255). The gradient is
+// taken through the noise as through an identity.
 void forward(const mlp& net, const matrix& x, std::vector<matrix>& acts, float noise = 0.0f,
              step_noise* u = nullptr) {
   const std::size_t n = net.layers.size();
@@ -430,9 +432,10 @@ void forward(const mlp& net, const matrix& x, std::vector<matrix>& acts, float n
       if (net.clip > 0.0f) a = a.cwiseMin(net.clip);
       if (noise > 0.0f) {
         const float step = noise * a.maxCoeff() / 255.0f;
+        const float top = net.clip > 0.0f ? net.clip : std::numeric_limits<float>::infinity();
         for (Eigen::Index i = 0; i < a.size(); ++i) {
           float& v = a.data()[i];
-          if (v > 0.0f) v = std::max(0.0f, v + step * (*u)());
+          if (v > 0.0f) v = std::clamp(v + step * (*u)(), 0.0f, top);
         }
       }
     } else if (noise > 0.0f) {
@@ -884,9 +887,10 @@ void print_config(const options& opt, const lowbit::hilbert_curve& curve, std::s
               kPatchRows, kPatchCols, static_cast<double>(opt.max_disparity), opt.min_texture,
               static_cast<double>(opt.max_disparity));
   std::printf("samples     train %zu, test %zu, seed %u\n", train_count, opt.test, opt.seed);
-  const std::string relu = opt.clip > 0.0f ? "min(ReLU, " + std::to_string(opt.clip) + ")" : std::string("ReLU");
+  char relu[40] = "ReLU";
+  if (opt.clip > 0.0f) std::snprintf(relu, sizeof relu, "min(ReLU, %g)", static_cast<double>(opt.clip));
   std::printf("network     %d -> %d x %d %s -> 1 (scalar) | 2 (Hilbert) | 3 (Hilbert3); input (pixel - 128) / 64\n",
-              kInputs, opt.layers, opt.hidden, relu.c_str());
+              kInputs, opt.layers, opt.hidden, relu);
   std::printf("training    Adam lr %g (cosine to 0), weight decay %g (AdamW), batch %zu, %d epochs, MSE; same init, "
               "data order and budget for both heads\n",
               static_cast<double>(kLearningRate), static_cast<double>(opt.weight_decay), kBatch, opt.epochs);
