@@ -364,6 +364,8 @@ struct dense_layer {
 struct mlp {
   std::vector<dense_layer> layers;
   float clip = 0.0f;  ///< > 0: hidden activations are clamped to [0, clip]
+  /// The largest hidden activation: clip, or +Inf for a plain ReLU.
+  float activation_top() const noexcept { return clip > 0.0f ? clip : std::numeric_limits<float>::infinity(); }
 };
 
 dense_layer make_layer(int in, int out, std::mt19937& rng) {
@@ -428,11 +430,10 @@ void forward(const mlp& net, const matrix& x, std::vector<matrix>& acts, float n
     a.noalias() = acts[l] * w->transpose();
     a.rowwise() += net.layers[l].b;
     if (l + 1 < n) {
-      a = a.cwiseMax(0.0f);
-      if (net.clip > 0.0f) a = a.cwiseMin(net.clip);
+      const float top = net.activation_top();
+      a = a.cwiseMax(0.0f).cwiseMin(top);
       if (noise > 0.0f) {
         const float step = noise * a.maxCoeff() / 255.0f;
-        const float top = net.clip > 0.0f ? net.clip : std::numeric_limits<float>::infinity();
         for (Eigen::Index i = 0; i < a.size(); ++i) {
           float& v = a.data()[i];
           if (v > 0.0f) v = std::clamp(v + step * (*u)(), 0.0f, top);
@@ -521,8 +522,8 @@ float train_step(mlp& net, const matrix& x, const matrix& target, std::span<cons
     const matrix gw = g.transpose() * acts[l];
     const row_vector gb = g.colwise().sum();
     if (l > 0) {
-      // ReLU (bounded: also no gradient where clamped at net.clip)
-      const float top = net.clip > 0.0f ? net.clip : std::numeric_limits<float>::infinity();
+      // ReLU (bounded: also no gradient where clamped at the top)
+      const float top = net.activation_top();
       g = (g * net.layers[l].w).cwiseProduct(((acts[l].array() > 0.0f) && (acts[l].array() < top)).cast<float>().matrix());
     }
     adam_step(net.layers[l], gw, gb, step, lr, weight_decay);
