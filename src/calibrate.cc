@@ -838,9 +838,9 @@ void observer::observe(std::span<const float> batch, std::span<const std::int64_
   // An empty batch is checked against the channel count but does not set it (its extent along the
   // axis is not bounded by any data).
   if (count == 0) return;
-  std::size_t outer = 1, inner = 1;
+  std::size_t outer = 1;
   for (std::size_t d = 0; d < a; ++d) outer *= static_cast<std::size_t>(shape[d]);
-  for (std::size_t d = a + 1; d < shape.size(); ++d) inner *= static_cast<std::size_t>(shape[d]);
+  const std::size_t inner = detail::inner_count(shape, a);
   if (m.last_shape.empty()) m.channels.resize(dim);
   m.last_shape.assign(shape.begin(), shape.end());
   for (std::size_t c = 0; c < dim; ++c) {

@@ -79,8 +79,6 @@ void check_k(int k) {
   }
 }
 
-std::string fstr(float v) { return detail::float_text(v); }
-
 }  // namespace
 
 pwlq_params pwlq_params::per_tensor(int bits, pwlq_variant variant, float max_abs,
@@ -105,8 +103,7 @@ pwlq_params pwlq_params::per_channel(int bits, pwlq_variant variant, std::span<c
   pwlq_params p;
   p.axis_ = detail::checked_axis(axis, shape.size());
   const std::size_t count = detail::checked_element_count(shape);
-  std::size_t inner = 1;
-  for (std::size_t i = static_cast<std::size_t>(p.axis_) + 1; i < shape.size(); ++i) inner *= static_cast<std::size_t>(shape[i]);
+  const std::size_t inner = detail::inner_count(shape, static_cast<std::size_t>(p.axis_));
   const auto channels = static_cast<std::size_t>(shape[static_cast<std::size_t>(p.axis_)]);
   if (max_abs.size() != channels) {
     throw error(errc::count_mismatch, std::to_string(max_abs.size()) + " max |x| values given, shape[" +
@@ -139,7 +136,7 @@ void pwlq_params::finish(std::span<const float> max_abs, std::span<const float> 
     const float m = max_abs[c];
     const std::string where = max_abs.size() == 1 ? std::string() : " (channel " + std::to_string(c) + ")";
     if (!(m >= 0.0f) || std::isinf(m)) {
-      throw error(errc::invalid_range, "max |x| = " + fstr(m) + where + " must be finite and >= 0");
+      throw error(errc::invalid_range, "max |x| = " + detail::float_text(m) + where + " must be finite and >= 0");
     }
     float* bp = breakpoints_.data() + c * k;
     if (m == 0.0f) {
@@ -149,9 +146,9 @@ void pwlq_params::finish(std::span<const float> max_abs, std::span<const float> 
       for (std::size_t i = 0; i < k; ++i) {
         if (!(bp[i] > prev) || !(bp[i] < m)) {
           std::string list;
-          for (std::size_t t = 0; t < k; ++t) list += (t ? ", " : "") + fstr(bp[t]);
+          for (std::size_t t = 0; t < k; ++t) list += (t ? ", " : "") + detail::float_text(bp[t]);
           throw error(errc::invalid_range, "breakpoints [" + list + "]" + where +
-                                               " must satisfy 0 < p1 < ... < pk < max |x| = " + fstr(m));
+                                               " must satisfy 0 < p1 < ... < pk < max |x| = " + detail::float_text(m));
         }
         prev = bp[i];
       }
@@ -161,7 +158,7 @@ void pwlq_params::finish(std::span<const float> max_abs, std::span<const float> 
       bool ok = runs_[c].centre_step > 0.0f;
       for (std::size_t i = 0; i < k; ++i) ok = ok && runs_[c].tail_step[i] > 0.0f;
       if (!ok) {
-        throw error(errc::invalid_range, "max |x| = " + fstr(m) + where +
+        throw error(errc::invalid_range, "max |x| = " + detail::float_text(m) + where +
                                              " and its breakpoints give a step that underflows to 0");
       }
       // Every level finite: in each region the levels are monotone in the magnitude index, so its
@@ -170,7 +167,7 @@ void pwlq_params::finish(std::span<const float> max_abs, std::span<const float> 
       for (std::uint8_t reg = 0; reg <= static_cast<std::uint8_t>(k_); ++reg) {
         for (const std::int8_t q : {top, bottom}) {
           if (!std::isfinite(ref::pwlq_decode_value(pwlq_code{q, reg}, runs_[c]))) {
-            throw error(errc::invalid_range, "max |x| = " + fstr(m) + where +
+            throw error(errc::invalid_range, "max |x| = " + detail::float_text(m) + where +
                                                  " and its breakpoints give a level beyond FLT_MAX");
           }
         }
@@ -1653,8 +1650,7 @@ pwlq_params pwlq_calibrate(std::span<const float> x, std::span<const std::int64_
   if (count == 0 && channels != 0) {
     throw error(errc::no_finite_data, "pwlq_calibrate: no finite value (the tensor is empty)");
   }
-  std::size_t inner = 1;
-  for (std::size_t i = ax + 1; i < shape.size(); ++i) inner *= static_cast<std::size_t>(shape[i]);
+  const std::size_t inner = detail::inner_count(shape, ax);
   const std::size_t outer = channels && inner ? x.size() / (channels * inner) : 0;
   std::vector<float> ms(channels), bps, buf(outer * inner);
   for (std::size_t c = 0; c < channels; ++c) {

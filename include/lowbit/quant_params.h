@@ -79,6 +79,14 @@ inline int checked_axis(int axis, std::size_t rank) {
   }
   return axis < 0 ? axis + r : axis;
 }
+
+/// The product of the dimensions after `axis` (an index from checked_axis): the elements one step
+/// along that axis spans in C order. For a shape checked_element_count accepted.
+inline std::size_t inner_count(std::span<const std::int64_t> shape, std::size_t axis) {
+  std::size_t inner = 1;
+  for (std::size_t i = axis + 1; i < shape.size(); ++i) inner *= static_cast<std::size_t>(shape[i]);
+  return inner;
+}
 }  // namespace detail
 
 /// Frozen, validated parameters. Only the factories below make one, and each checks every rule,
